@@ -1,0 +1,66 @@
+# runtimetest: every target installs what it needs (Debian packages, a venv,
+# the static checker) and is safe to run again.
+#
+#   make conformance [RUNTIME=runc]   run spec-fixtures/ against a runtime
+#   make test                         the project's tests (unit + real containers)
+#   make bench                        start-up cost of the checker vs a static no-op
+#   make static                       build/runtimetest, the static checker
+
+RUNTIME ?= runc
+JOBS ?=
+PYTHON_FOR_VENV ?= /usr/bin/python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CHECKER := build/runtimetest
+
+# Debian packages: the runtimes under test, busybox for the start-up floor, and
+# what building the static checker needs (Debian's own Python: see ENVIRONMENT).
+APT_PACKAGES := runc crun runsc busybox-static python3 python3-venv python3-dev \
+	libcap-dev gcc binutils patchelf
+CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
+	build/runtimetest.spec build/checker_main.py build/freeze.sh
+
+.PHONY: all deps venv static conformance test bench clean distclean
+
+all: static
+
+deps: .deps.stamp
+.deps.stamp: Makefile
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "need root to install: $$missing" >&2; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+	@touch $@
+
+venv: $(VENV)/.stamp
+# --no-cache-dir: python-prctl must be compiled by this interpreter, not taken
+# from a wheel another Python built (its RUNPATH would break staticx).
+$(VENV)/.stamp: .deps.stamp pyproject.toml build/requirements.txt
+	$(PYTHON_FOR_VENV) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-cache-dir -r build/requirements.txt
+	$(PY) -m pip install --quiet --no-cache-dir --no-deps -e .
+	@touch $@
+
+static: $(CHECKER)
+$(CHECKER): $(VENV)/.stamp $(CHECKER_SOURCES)
+	build/freeze.sh $(PY) $(CHECKER)
+
+conformance: $(CHECKER)
+	$(VENV)/bin/runtimetest suite --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) spec-fixtures
+
+test: $(CHECKER)
+	$(PY) -m pytest -q
+
+bench: $(CHECKER)
+	$(VENV)/bin/runtimetest bench --runtime $(RUNTIME)
+
+clean:
+	rm -f $(CHECKER)
+	rm -rf build/__pycache__ .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) .deps.stamp *.egg-info

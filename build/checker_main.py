@@ -1,0 +1,4 @@
+# Entry point of the frozen in-container checker.
+from runtimetest.checker import entry
+
+entry()

@@ -1,0 +1,170 @@
+"""The in-container checker: read the spec, run every applicable check, report.
+
+    runtimetest [--spec FILE | --path DIR] [--level must|should|may] [NAME ...]
+    runtimetest --list
+
+Failures go to stderr, one line each; TAP goes to stdout; the exit status is 0
+whenever the checks ran and 2 when the command line is wrong.
+"""
+
+import os
+import sys
+
+from . import __version__
+from .checks import load_all
+from .registry import CHECKS, LEVELS, Result, Skip
+from .report import Reporter
+from .spec import SpecFieldError, load
+
+USAGE = """\
+usage: runtimetest [--spec FILE | --path DIR] [--level must|should|may] [NAME ...]
+       runtimetest --list
+
+Check, from inside a container, that the runtime applied the spec.
+  --spec FILE    the spec to check against (default /spec.json, else /config.json)
+  --path DIR     read DIR/config.json (the convention of older harnesses)
+  --level LEVEL  lowest RFC 2119 level whose failures go to stderr (default must)
+  --list         print every check: id, level, spec reference, description
+  NAME           run only the checks with this id, or under this dotted prefix
+Failures: stderr, one line each (empty stderr = pass). TAP 13: stdout.
+"""
+
+DEFAULT_SPECS = ("/spec.json", "/config.json")
+
+
+class UsageError(Exception):
+    pass
+
+
+class Options:
+    def __init__(self):
+        self.spec_path = None
+        self.level = "must"
+        self.names = []
+        self.list = False
+        self.help = False
+        self.version = False
+
+
+def parse_args(argv):
+    options = Options()
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            options.help = True
+        elif arg == "--version":
+            options.version = True
+        elif arg == "--list":
+            options.list = True
+        elif arg in ("--spec", "--path", "--level") or arg.startswith(("--spec=", "--path=", "--level=")):
+            flag, _, value = arg.partition("=")
+            if not value:
+                if not args:
+                    raise UsageError(f"{flag} needs a value")
+                value = args.pop(0)
+            if flag == "--level":
+                if value.upper() not in LEVELS:
+                    raise UsageError(f"--level must be one of must, should, may (got {value!r})")
+                options.level = value.lower()
+            elif options.spec_path is not None:
+                raise UsageError("give at most one of --spec and --path")
+            else:
+                options.spec_path = value if flag == "--spec" else os.path.join(value, "config.json")
+        elif arg == "--":
+            options.names.extend(args)
+            args = []
+        elif arg.startswith("-"):
+            raise UsageError(f"unknown option {arg}")
+        else:
+            options.names.append(arg)
+    return options
+
+
+def default_spec_path():
+    for path in DEFAULT_SPECS:
+        if os.path.exists(path):
+            return path
+    return DEFAULT_SPECS[0]
+
+
+def select(names):
+    """The checks NAMEs ask for, in registration order; the spec file check always runs."""
+    if not names:
+        return list(CHECKS)
+    unknown = [n for n in names if not any(_matches(c.id, n) for c in CHECKS)]
+    if unknown:
+        raise UsageError(f"no check is named {', '.join(unknown)} (see --list)")
+    return [c for c in CHECKS if c.id == "spec.file" or any(_matches(c.id, n) for n in names)]
+
+
+def _matches(check_id, name):
+    return check_id == name or check_id.startswith(name + ".")
+
+
+def applies(check, spec):
+    try:
+        return check.applies_to(spec)
+    except Exception:
+        return True  # let the check itself report what is wrong with the spec
+
+
+def run_check(check, spec):
+    """Run one check; whatever it raises becomes its verdict, never a traceback."""
+    result = Result(check)
+    try:
+        check.func(spec, result)
+    except Skip as skip:
+        result.skip_reason = skip.reason
+    except SpecFieldError as error:
+        result.problem(str(error))
+    except (Exception, SystemExit) as error:
+        result.problem(f"check raised {type(error).__name__}: {error}")
+    return result
+
+
+def print_list(out):
+    for c in CHECKS:
+        out.write(f"{c.id}\t{c.level}\t{c.url}\t{c.title}\n")
+
+
+def main(argv=None):
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="backslashreplace")
+    try:
+        options = parse_args(sys.argv[1:] if argv is None else argv)
+        load_all()
+        if options.help:
+            sys.stdout.write(USAGE)
+            return 0
+        if options.version:
+            sys.stdout.write(f"runtimetest {__version__}\n")
+            return 0
+        if options.list:
+            print_list(sys.stdout)
+            return 0
+        selected = select(options.names)
+    except UsageError as error:
+        sys.stderr.write(f"runtimetest: {error}\n{USAGE}")
+        return 2
+
+    spec = load(options.spec_path or default_spec_path())
+    reporter = Reporter(sys.stdout, sys.stderr, options.level.upper())
+    to_run = [c for c in selected if applies(c, spec)]
+    reporter.plan(len(to_run))
+    for number, check in enumerate(to_run, 1):
+        reporter.record(number, run_check(check, spec))
+    reporter.summary()
+    return 0
+
+
+def entry():
+    try:
+        code = main()
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,156 @@
+"""process: what the container process runs as, where, with what (config.md "Process")."""
+
+import os
+
+from .. import container
+from ..registry import MUST, check
+
+RLIM_INFINITY = 2**64 - 1
+
+# getrlimit(2) resources, by the names config.json uses (linux/resource.h numbers).
+RLIMIT_NUMBERS = {
+    "RLIMIT_CPU": 0,
+    "RLIMIT_FSIZE": 1,
+    "RLIMIT_DATA": 2,
+    "RLIMIT_STACK": 3,
+    "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5,
+    "RLIMIT_NPROC": 6,
+    "RLIMIT_NOFILE": 7,
+    "RLIMIT_MEMLOCK": 8,
+    "RLIMIT_AS": 9,
+    "RLIMIT_LOCKS": 10,
+    "RLIMIT_SIGPENDING": 11,
+    "RLIMIT_MSGQUEUE": 12,
+    "RLIMIT_NICE": 13,
+    "RLIMIT_RTPRIO": 14,
+    "RLIMIT_RTTIME": 15,
+}
+
+
+@check("process.args", MUST, "config.md#process", needs="process.args")
+def args_are_applied(spec, result):
+    """The process was started with exactly process.args."""
+    expected = spec.strings("process.args")
+    found = container.args()
+    if found != expected:
+        result.fail("process.args", expected, found)
+
+
+@check("process.cwd", MUST, "config.md#process", needs="process.cwd")
+def cwd_is_applied(spec, result):
+    """The working directory is process.cwd."""
+    expected = spec.str("process.cwd")
+    found = container.cwd()
+    if os.path.normpath(found) != os.path.normpath(expected):
+        result.fail("process.cwd", expected, found)
+
+
+@check("process.env", MUST, "config.md#process", needs="process.env")
+def env_is_applied(spec, result):
+    """Every KEY=VALUE of process.env is in the process's initial environment."""
+    found = container.environ()
+    declared = {}
+    for index, entry in enumerate(spec.strings("process.env")):
+        key, sep, value = entry.partition("=")
+        if not sep or not key:
+            result.problem(f"process.env[{index}]: spec entry should be KEY=VALUE, found {entry!r}")
+            continue
+        declared[key] = (index, entry)  # a later entry for the same key wins
+    for key, (index, entry) in declared.items():
+        actual = f"{key}={found[key]}" if key in found else None
+        if actual != entry:
+            result.fail(f"process.env[{index}]", entry, actual)
+
+
+@check("process.user.uid", MUST, "config.md#posix-platform-user", needs="process.user.uid")
+def uid_is_applied(spec, result):
+    """The real, effective and saved user IDs are process.user.uid."""
+    expected = spec.int("process.user.uid")
+    for name, found in zip(("real", "effective", "saved"), os.getresuid()):
+        if found != expected:
+            result.fail("process.user.uid", expected, found, why=f"{name} uid")
+
+
+@check("process.user.gid", MUST, "config.md#posix-platform-user", needs="process.user.gid")
+def gid_is_applied(spec, result):
+    """The real, effective and saved group IDs are process.user.gid."""
+    expected = spec.int("process.user.gid")
+    for name, found in zip(("real", "effective", "saved"), os.getresgid()):
+        if found != expected:
+            result.fail("process.user.gid", expected, found, why=f"{name} gid")
+
+
+@check("process.user.additionalGids", MUST, "config.md#posix-platform-user",
+       needs="process.user.additionalGids")
+def additional_gids_are_applied(spec, result):
+    """The supplementary groups are exactly process.user.additionalGids."""
+    expected = set(spec.ints("process.user.additionalGids"))
+    primary = spec.int("process.user.gid")
+    found = set(os.getgroups())
+    # The primary group may or may not be repeated in the supplementary list.
+    comparable = found - {primary} if primary not in expected else found
+    if comparable != expected:
+        result.fail("process.user.additionalGids", sorted(expected), sorted(found))
+
+
+@check("process.user.umask", MUST, "config.md#posix-platform-user", needs="process.user.umask")
+def umask_is_applied(spec, result):
+    """The file mode creation mask is process.user.umask."""
+    expected = spec.int("process.user.umask")
+    text = container.status().get("Umask")
+    if text is None:
+        result.skip("this kernel's /proc/self/status has no Umask field (Linux < 4.7)")
+    found = int(text, 8)
+    if found != expected:
+        result.fail("process.user.umask", oct(expected), oct(found))
+
+
+def current_rlimit(number):
+    import resource
+
+    soft, hard = resource.getrlimit(number)
+    as_spec = lambda value: RLIM_INFINITY if value < 0 or value >= RLIM_INFINITY else value
+    return as_spec(soft), as_spec(hard)
+
+
+@check("process.rlimits", MUST, "config.md#posix-process", needs="process.rlimits")
+def rlimits_are_applied(spec, result):
+    """getrlimit(2) on each process.rlimits type returns its soft and hard values."""
+    for entry in spec.items("process.rlimits"):
+        kind = entry.str("type")
+        number = RLIMIT_NUMBERS.get(kind)
+        if number is None:
+            result.problem(f"{entry.field('type')}: {kind!r} is not a getrlimit(2) resource")
+            continue
+        soft, hard = current_rlimit(number)
+        if entry.int("soft") is not None and soft != entry.int("soft"):
+            result.fail(f"process.rlimits[{kind}].soft", entry.int("soft"), soft)
+        if entry.int("hard") is not None and hard != entry.int("hard"):
+            result.fail(f"process.rlimits[{kind}].hard", entry.int("hard"), hard)
+
+
+@check("process.noNewPrivileges", MUST, "config.md#linux-process", needs="process.noNewPrivileges")
+def no_new_privileges_is_applied(spec, result):
+    """no_new_privs is set when process.noNewPrivileges is true."""
+    import prctl
+
+    expected = spec.bool("process.noNewPrivileges")
+    found = bool(prctl.get_no_new_privs())
+    if expected and not found:
+        result.fail("process.noNewPrivileges", True, False)
+    elif not expected and found:
+        # Nothing asked for it, but it may be inherited from whoever started the runtime.
+        inherited = container.status().get("NoNewPrivs")
+        result.skip(f"no_new_privs is set though not asked for (NoNewPrivs: {inherited}); "
+                    "it may be inherited from the runtime's caller")
+
+
+@check("process.oomScoreAdj", MUST, "config.md#linux-process", needs="process.oomScoreAdj")
+def oom_score_adj_is_applied(spec, result):
+    """/proc/self/oom_score_adj holds process.oomScoreAdj."""
+    expected = spec.int("process.oomScoreAdj")
+    with open("/proc/self/oom_score_adj") as handle:
+        found = int(handle.read().strip())
+    if found != expected:
+        result.fail("process.oomScoreAdj", expected, found)

@@ -1,0 +1,93 @@
+"""Bundles: the base config, merging a case onto it, and writing a private bundle.
+
+A case's NAME.json is merged onto the base config as a JSON merge patch
+(RFC 7386: objects merge key by key, anything else replaces, null deletes), with
+one addition: a key ending in "+" whose value is an array appends to the array
+under the key without the "+" (`"mounts+": [...]` adds mounts to the base ones).
+"""
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+
+BASE_CONFIG_PATH = os.path.join(os.path.dirname(__file__), "base-config.json")
+CHECKER_IN_ROOTFS = "/runtimetest"
+SPEC_IN_ROOTFS = "/spec.json"
+
+
+class MergeError(Exception):
+    pass
+
+
+def base_config():
+    with open(BASE_CONFIG_PATH) as handle:
+        return json.load(handle)
+
+
+def merge(base, patch, where=""):
+    """Merge `patch` onto a copy of `base` (RFC 7386 plus "key+" appends)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = copy.deepcopy(base) if isinstance(base, dict) else {}
+    for key, value in patch.items():
+        if key.endswith("+") and len(key) > 1:
+            target = key[:-1]
+            field = f"{where}.{target}" if where else target
+            if not isinstance(value, list):
+                raise MergeError(f"{field}+: an appended value should be an array")
+            current = merged.get(target, [])
+            if not isinstance(current, list):
+                raise MergeError(f"{field}+: appends to {field}, which is not an array")
+            merged[target] = current + copy.deepcopy(value)
+        elif value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge(merged.get(key), value, f"{where}.{key}" if where else key)
+    return merged
+
+
+class Bundle:
+    """A private bundle directory (0700) holding config.json and rootfs/."""
+
+    def __init__(self, path):
+        self.path = path
+        self.rootfs = os.path.join(path, "rootfs")
+        self.config_path = os.path.join(path, "config.json")
+
+    def remove(self):
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def install_file(source, destination, mode):
+    # A copy, not a hard link: a container with a writable root must not be able
+    # to change the binary every other case runs.
+    shutil.copyfile(source, destination)
+    os.chmod(destination, mode)
+
+
+def write_bundle(config, spec, checker, parent=None, extra_files=()):
+    """Create a fresh bundle: config.json for the runtime, spec.json for the checker.
+
+    The rootfs holds nothing but the checker binary and the spec (plus any
+    `extra_files` given as (source, path-in-rootfs) pairs).
+    """
+    path = tempfile.mkdtemp(prefix="runtimetest-bundle-", dir=parent)
+    os.chmod(path, 0o700)
+    bundle = Bundle(path)
+    try:
+        os.mkdir(bundle.rootfs, 0o755)
+        os.chmod(bundle.rootfs, 0o755)
+        install_file(checker, bundle.rootfs + CHECKER_IN_ROOTFS, 0o755)
+        for source, inside in extra_files:
+            install_file(source, bundle.rootfs + inside, 0o755)
+        with open(bundle.rootfs + SPEC_IN_ROOTFS, "w") as handle:
+            json.dump(spec, handle, indent=1)
+        os.chmod(bundle.rootfs + SPEC_IN_ROOTFS, 0o644)
+        with open(bundle.config_path, "w") as handle:
+            json.dump(config, handle, indent=1)
+    except BaseException:
+        bundle.remove()
+        raise
+    return bundle

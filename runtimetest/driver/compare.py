@@ -1,0 +1,114 @@
+"""Comparing what a container printed with what its case expects.
+
+Every mismatch is rendered with expected and actual side by side, a window
+around the first differing byte, that byte marked with ^, and invisible bytes
+escaped (\\t, \\r, \\xNN), so a stray space or carriage return is visible.
+"""
+
+import re
+
+from .cases import REGEX_PREFIX
+
+WINDOW = 36  # characters of context shown each side of the first difference
+
+
+def escape(data):
+    """Printable text for any bytes or str: control and non-ASCII bytes escaped."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    out = []
+    for byte in data:
+        if byte == 0x5C:
+            out.append("\\\\")
+        elif byte == 0x09:
+            out.append("\\t")
+        elif byte == 0x0A:
+            out.append("\\n")
+        elif byte == 0x0D:
+            out.append("\\r")
+        elif 0x20 <= byte < 0x7F:
+            out.append(chr(byte))
+        else:
+            out.append(f"\\x{byte:02x}")
+    return "".join(out)
+
+
+def first_difference(expected, actual):
+    """Index of the first differing position of two sequences (or the shorter length)."""
+    for index, (a, b) in enumerate(zip(expected, actual)):
+        if a != b:
+            return index
+    return min(len(expected), len(actual))
+
+
+def _window(text, at):
+    """(shown text, caret column) for a window of `text` around index `at`."""
+    start = max(0, at - WINDOW)
+    end = at + WINDOW
+    shown = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+    return shown, at - start + (1 if start else 0)
+
+
+def side_by_side(label, expected, actual):
+    """Expected and actual in two columns around the first differing byte, marked with ^.
+
+    `expected` and `actual` are bytes (or None for "absent").
+    """
+    if expected is None:
+        expected = b""
+    if actual is None:
+        actual = b""
+    at = first_difference(expected, actual)
+    # Escaping changes widths: find the difference again in the escaped text.
+    left_full = escape(expected)
+    right_full = escape(actual)
+    at_text = first_difference(left_full, right_full)
+    left, left_caret = _window(left_full, at_text)
+    right, right_caret = _window(right_full, at_text)
+    width = max(len(left), len("expected"), left_caret + 1)
+    lines = [
+        f"{label}: first difference at byte {at}",
+        f"  {'expected'.ljust(width)} | actual",
+        f"  {left.ljust(width)} | {right}",
+        f"  {(' ' * left_caret + '^').ljust(width)} | {' ' * right_caret}^",
+    ]
+    return "\n".join(lines)
+
+
+def line_matches(expected_line, actual_line):
+    if expected_line.startswith(REGEX_PREFIX):
+        return re.fullmatch(expected_line[len(REGEX_PREFIX):], actual_line) is not None
+    return expected_line == actual_line
+
+
+def compare_stderr(expected_lines, actual):
+    """None when stderr is as expected, else a side-by-side explanation."""
+    actual_lines = actual.decode("utf-8", "surrogateescape").split("\n")
+    if actual_lines and actual_lines[-1] == "":
+        actual_lines.pop()
+    for number in range(max(len(expected_lines), len(actual_lines))):
+        want = expected_lines[number] if number < len(expected_lines) else None
+        got = actual_lines[number] if number < len(actual_lines) else None
+        if want is not None and got is not None and line_matches(want, got):
+            continue
+        label = f"stderr line {number + 1}"
+        if want is None:
+            return side_by_side(f"{label}: unexpected extra line", b"", _bytes(got))
+        if got is None:
+            return side_by_side(f"{label}: expected line missing", _bytes(want), b"")
+        if want.startswith(REGEX_PREFIX):
+            return (f"{label}: does not match the pattern\n"
+                    f"  expected /{escape(want[len(REGEX_PREFIX):])}/\n"
+                    f"  actual   {escape(got)}")
+        return side_by_side(label, _bytes(want), _bytes(got))
+    return None
+
+
+def compare_stdout(expected, actual):
+    if expected is None or expected == actual:
+        return None
+    return side_by_side("stdout", expected, actual)
+
+
+def _bytes(text):
+    return text.encode("utf-8", "surrogateescape")
