@@ -8,7 +8,7 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from . import output, record
+from . import output, record, reports
 from .cases import CaseError, discover
 from .children import Children
 from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
@@ -40,10 +40,17 @@ def parser():
                        help=f"seconds any one runtime command may take (default {DEFAULT_COMMAND_TIMEOUT:g})")
     suite.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER),
                        help="the static checker binary (default: build/runtimetest)")
+    suite.add_argument("--json", metavar="FILE", help="write a JSON report of every case")
     suite.add_argument("--keep-logs", metavar="DIR", default=None,
                        help="keep each case's runtime log and stdio under DIR")
     suite.add_argument("--state-dir", default=record.default_state_dir(),
                        help="where the record of live containers is kept for `clean`")
+
+    bench = commands.add_parser("bench", help="start-up cost of the checker against a static no-op")
+    bench.add_argument("--runtime", default="runc", help="runtime name on PATH, or a path (default runc)")
+    bench.add_argument("--runtime-arg", action="append", default=[], metavar="ARG")
+    bench.add_argument("-n", dest="runs", type=int, default=15, help="runs of each (default 15)")
+    bench.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER))
 
     clean = commands.add_parser("clean", help="remove containers and bundles a killed driver left")
     clean.add_argument("--state-dir", default=record.default_state_dir())
@@ -54,7 +61,22 @@ def main(argv):
     options = parser().parse_args(argv)
     if options.command == "clean":
         return run_clean(options)
+    if options.command == "bench":
+        return run_bench(options)
     return run_suite(options)
+
+
+def run_bench(options):
+    from .bench import measure
+
+    if not os.path.isfile(options.checker):
+        return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
+    try:
+        runtime = resolve(options.runtime, Children(), options.runtime_arg)
+        measure(runtime, os.path.abspath(options.checker), max(1, options.runs), sys.stdout)
+    except RuntimeFault as error:
+        return _usage_error(str(error))
+    return 0
 
 
 def run_clean(options):
@@ -119,6 +141,8 @@ def run_suite(options):
     with ThreadPoolExecutor(max_workers=options.jobs) as pool:
         for case in cases:
             pool.submit(run_one, case)
+    if options.json:
+        reports.write_json(options.json, results, len(cases), runtime, cases_dir, interrupted.get("signal"))
     printer.summary(results, total=len(cases), interrupted=interrupted.get("signal"))
     live.close()
     if not options.keep_logs:

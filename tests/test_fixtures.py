@@ -1,0 +1,53 @@
+"""The whole case directory against runc, in real containers: every case must pass.
+
+Positive cases prove a runtime can satisfy each check; negative cases (a
+NAME.spec.json telling the checker something the runtime was not asked for)
+prove each check fails, with the expected line, for the right reason.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, requires_root, runtimetest
+
+pytestmark = requires_root
+CASE_NAMES = sorted({f.split(".")[0] for f in os.listdir(FIXTURES) if f.endswith(".json")})
+
+
+@pytest.fixture(scope="module")
+def runc_report(checker_binary, tmp_path_factory):
+    report = tmp_path_factory.mktemp("report") / "runc.json"
+    result = runtimetest("suite", "--runtime", "runc", "-j", "2", "--json", str(report), FIXTURES)
+    assert report.exists(), result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    data["console"] = result
+    return data
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_case_passes_against_runc(runc_report, name):
+    cases = {case["name"]: case for case in runc_report["cases"]}
+    case = cases[name]
+    if case["status"] == "skip":
+        assert case["reason"], "a skip must say why"
+        pytest.skip(case["reason"])
+    assert case["status"] == "pass", "\n".join(case["details"] or [case["reason"]])
+
+
+def test_suite_output_ends_with_the_summary_line(runc_report):
+    console = runc_report["console"]
+    totals = runc_report["totals"]
+    failed = totals["fail"] + totals["error"] + totals["timeout"]
+    assert console.stdout.splitlines()[-1] == f"{totals['pass']} passed, {failed} failed, {totals['skip']} skipped"
+    assert console.returncode == (1 if failed else 0)
+
+
+def test_nothing_is_left_behind(runc_report):
+    listed = subprocess.run(["runc", "list", "-q"], capture_output=True, text=True, check=True)
+    ours = [line for line in listed.stdout.split() if line.startswith("rtt-")]
+    assert ours == []
+    ids = [case["container_id"] for case in runc_report["cases"] if case["container_id"]]
+    assert ids and not any(os.path.exists(f"/sys/fs/cgroup/pids/runtimetest/{cid}") for cid in ids)
