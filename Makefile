@@ -14,9 +14,9 @@ PY := $(VENV)/bin/python
 CHECKER := build/runtimetest
 
 # Debian packages: the runtimes under test, busybox for the start-up floor, and
-# what building the static checker needs (Debian's own Python: see ENVIRONMENT).
-APT_PACKAGES := runc crun runsc busybox-static python3 python3-venv python3-dev \
-	libcap-dev gcc binutils patchelf
+# what building the static checker needs (build/build-packages.txt, shared with
+# Dockerfile.static: Debian's own Python, see build/freeze.sh).
+APT_PACKAGES := runc crun runsc busybox-static $(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/runtimetest.spec build/checker_main.py build/freeze.sh
 
@@ -25,7 +25,7 @@ CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 all: static
 
 deps: .deps.stamp
-.deps.stamp: Makefile
+.deps.stamp: Makefile build/build-packages.txt
 	@missing=$$(for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

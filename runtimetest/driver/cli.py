@@ -8,7 +8,7 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from . import output, record, reports
+from . import hostfacts, output, record, reports
 from .cases import CaseError, discover
 from .children import Children
 from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
@@ -122,7 +122,7 @@ def run_suite(options):
     os.makedirs(work_root, exist_ok=True)
     live = record.Record(options.state_dir, [runtime.program] + runtime.extra_args, work_root)
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
-                        default_timeout=options.timeout, record=live)
+                        default_timeout=options.timeout, record=live, annotate=hostfacts.annotate)
     printer = output.Printer(sys.stdout, len(cases))
     printer.header(runtime, cases_dir)
     interrupted = _on_signals_cancel(runner)

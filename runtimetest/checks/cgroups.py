@@ -1,0 +1,1 @@
+"""linux.cgroupsPath and linux.resources (config-linux.md "Control groups")."""

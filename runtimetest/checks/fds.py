@@ -1,0 +1,1 @@
+"""file descriptors the process holds (runtime-linux.md "File descriptors")."""

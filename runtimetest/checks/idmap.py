@@ -1,0 +1,1 @@
+"""linux.uidMappings, gidMappings and timeOffsets (config-linux.md)."""

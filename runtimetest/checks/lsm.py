@@ -1,0 +1,1 @@
+"""process.apparmorProfile, process.selinuxLabel and linux.mountLabel."""

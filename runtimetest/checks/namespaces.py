@@ -1,0 +1,1 @@
+"""linux.namespaces (config-linux.md "Namespaces")."""

@@ -1,0 +1,1 @@
+"""linux.netDevices (config-linux.md "Network Devices")."""

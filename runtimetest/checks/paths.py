@@ -1,0 +1,1 @@
+"""linux.maskedPaths and linux.readonlyPaths (config-linux.md)."""

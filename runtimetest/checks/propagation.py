@@ -1,0 +1,1 @@
+"""linux.rootfsPropagation (config-linux.md "Rootfs Mount Propagation")."""

@@ -1,0 +1,1 @@
+"""process.scheduler, process.ioPriority and linux.personality."""

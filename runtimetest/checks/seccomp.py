@@ -1,0 +1,1 @@
+"""linux.seccomp (config-linux.md "Seccomp")."""

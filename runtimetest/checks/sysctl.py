@@ -1,0 +1,1 @@
+"""linux.sysctl (config-linux.md "Sysctl")."""

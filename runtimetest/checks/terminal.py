@@ -1,0 +1,1 @@
+"""process.terminal and process.consoleSize (config.md "Process")."""
