@@ -59,6 +59,13 @@ class Bundle:
     def remove(self):
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def write_spec(self, spec):
+        """(Re)write the spec the checker reads, /spec.json in the rootfs."""
+        path = self.rootfs + SPEC_IN_ROOTFS
+        with open(path, "w") as handle:
+            json.dump(spec, handle, indent=1)
+        os.chmod(path, 0o644)
+
 
 def install_file(source, destination, mode):
     # A copy, not a hard link: a container with a writable root must not be able
@@ -82,9 +89,7 @@ def write_bundle(config, spec, checker, parent=None, extra_files=()):
         install_file(checker, bundle.rootfs + CHECKER_IN_ROOTFS, 0o755)
         for source, inside in extra_files:
             install_file(source, bundle.rootfs + inside, 0o755)
-        with open(bundle.rootfs + SPEC_IN_ROOTFS, "w") as handle:
-            json.dump(spec, handle, indent=1)
-        os.chmod(bundle.rootfs + SPEC_IN_ROOTFS, 0o644)
+        bundle.write_spec(spec)
         with open(bundle.config_path, "w") as handle:
             json.dump(config, handle, indent=1)
     except BaseException:

@@ -8,8 +8,12 @@ everything else.
 PREFIX = "org.runtimetest."
 
 
-def annotate(spec):
-    """The spec with host facts added as annotations (a new dict)."""
+def annotate(spec, config, bundle_path):
+    """The spec with host facts added as annotations (a new dict).
+
+    `config` is what the runtime gets; `bundle_path` its bundle directory (for
+    paths in the config that are relative to the bundle).
+    """
     annotated = dict(spec)
     annotations = dict(annotated.get("annotations") or {})
     annotated["annotations"] = annotations

@@ -78,7 +78,7 @@ class CaseRunner:
         self.work_root = work_root
         self.default_timeout = default_timeout
         self.record = record  # a Record of live containers, for `runtimetest clean`
-        self.annotate = annotate  # adds host facts to the spec (org.runtimetest.*)
+        self.annotate = annotate  # (spec, config, bundle path) -> spec with host facts
         self.cancelled = threading.Event()
 
     def run(self, case):
@@ -107,9 +107,9 @@ class CaseRunner:
         if reason:
             result.status, result.reason = SKIP, reason
             return
-        if self.annotate is not None:
-            spec = self.annotate(spec)
         bundle = write_bundle(config, spec, self.checker)
+        if self.annotate is not None:
+            bundle.write_spec(self.annotate(spec, config, bundle.path))
         may_exist = False
         try:
             if self.record is not None:
