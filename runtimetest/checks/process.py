@@ -63,22 +63,23 @@ def env_is_applied(spec, result):
             result.fail(f"process.env[{index}]", entry, actual)
 
 
+def compare_ids(result, field, expected, ids, kind):
+    """Real, effective and saved IDs must all be the one the spec gives."""
+    for name, found in zip(("real", "effective", "saved"), ids):
+        if found != expected:
+            result.fail(field, expected, found, why=f"{name} {kind}")
+
+
 @check("process.user.uid", MUST, "config.md#posix-platform-user", needs="process.user.uid")
 def uid_is_applied(spec, result):
     """The real, effective and saved user IDs are process.user.uid."""
-    expected = spec.int("process.user.uid")
-    for name, found in zip(("real", "effective", "saved"), os.getresuid()):
-        if found != expected:
-            result.fail("process.user.uid", expected, found, why=f"{name} uid")
+    compare_ids(result, "process.user.uid", spec.int("process.user.uid"), os.getresuid(), "uid")
 
 
 @check("process.user.gid", MUST, "config.md#posix-platform-user", needs="process.user.gid")
 def gid_is_applied(spec, result):
     """The real, effective and saved group IDs are process.user.gid."""
-    expected = spec.int("process.user.gid")
-    for name, found in zip(("real", "effective", "saved"), os.getresgid()):
-        if found != expected:
-            result.fail("process.user.gid", expected, found, why=f"{name} gid")
+    compare_ids(result, "process.user.gid", spec.int("process.user.gid"), os.getresgid(), "gid")
 
 
 @check("process.user.additionalGids", MUST, "config.md#posix-platform-user",

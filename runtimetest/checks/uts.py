@@ -3,24 +3,22 @@
 from ..registry import MUST, check
 
 
-def kernel_name(kind):
-    with open(f"/proc/sys/kernel/{kind}") as handle:
-        return handle.read().rstrip("\n")
+def compare_name(spec, result, field):
+    """The kernel's /proc/sys/kernel/<field> must be the spec's value."""
+    expected = spec.str(field)
+    with open(f"/proc/sys/kernel/{field}") as handle:
+        found = handle.read().rstrip("\n")
+    if found != expected:
+        result.fail(field, expected, found)
 
 
 @check("hostname", MUST, "config.md#hostname", needs="hostname")
 def hostname_is_applied(spec, result):
     """The hostname the process sees is the spec's hostname."""
-    expected = spec.str("hostname")
-    found = kernel_name("hostname")
-    if found != expected:
-        result.fail("hostname", expected, found)
+    compare_name(spec, result, "hostname")
 
 
 @check("domainname", MUST, "config.md#domainname", needs="domainname")
 def domainname_is_applied(spec, result):
     """The NIS domain name the process sees is the spec's domainname."""
-    expected = spec.str("domainname")
-    found = kernel_name("domainname")
-    if found != expected:
-        result.fail("domainname", expected, found)
+    compare_name(spec, result, "domainname")
