@@ -51,8 +51,8 @@ def mode_text(mode):
 
 def check_device(entry, result):
     field = entry.path
-    path = entry.str("path")
-    kind = entry.str("type")
+    path, kind = entry.str("path"), entry.str("type")
+    expected = {name: entry.int(name) for name in ("major", "minor", "fileMode", "uid", "gid")}
     if path is None or kind is None:
         result.problem(f"{field}: spec entry needs path and type")
         return
@@ -69,19 +69,17 @@ def check_device(entry, result):
     if found_type != TYPES[kind]:
         result.fail(f"{field}.type", kind, TYPE_NAMES.get(found_type, oct(found_type)), why=path)
         return
-    if kind != "p":
-        for name, found in (("major", os.major(info.st_rdev)), ("minor", os.minor(info.st_rdev))):
-            expected = entry.int(name)
-            if expected is not None and found != expected:
-                result.fail(f"{field}.{name}", expected, found, why=path)
-    file_mode = entry.int("fileMode")
-    if file_mode is not None and stat.S_IMODE(info.st_mode) != stat.S_IMODE(file_mode):
-        result.fail(f"{field}.fileMode", mode_text(stat.S_IMODE(file_mode)),
+    found = {"major": os.major(info.st_rdev), "minor": os.minor(info.st_rdev),
+             "uid": info.st_uid, "gid": info.st_gid}
+    for name in ("major", "minor") if kind != "p" else ():
+        if expected[name] is not None and found[name] != expected[name]:
+            result.fail(f"{field}.{name}", expected[name], found[name], why=path)
+    if expected["fileMode"] is not None and stat.S_IMODE(info.st_mode) != stat.S_IMODE(expected["fileMode"]):
+        result.fail(f"{field}.fileMode", mode_text(stat.S_IMODE(expected["fileMode"])),
                     mode_text(stat.S_IMODE(info.st_mode)), why=path)
-    for name, found in (("uid", info.st_uid), ("gid", info.st_gid)):
-        expected = entry.int(name)
-        if expected is not None and found != expected:
-            result.fail(f"{field}.{name}", expected, found, why=path)
+    for name in ("uid", "gid"):
+        if expected[name] is not None and found[name] != expected[name]:
+            result.fail(f"{field}.{name}", expected[name], found[name], why=path)
 
 
 @check("linux.devices", MUST, "config-linux.md#devices", needs="linux.devices")

@@ -18,6 +18,7 @@ import os
 
 from .. import container
 from ..registry import MUST, check
+from ..spec import show
 
 PRESERVE_FDS = "org.runtimetest.preserve-fds"
 STDIO = (0, 1, 2)
@@ -30,7 +31,7 @@ def preserved_count(spec, result):
     except ValueError:
         count = -1
     if count < 0:
-        result.problem(f"annotations[{PRESERVE_FDS}]: should be a count of descriptors, found {text!r}")
+        result.problem(f"annotations[{PRESERVE_FDS}]: should be a count of descriptors, found {show(text)}")
         count = 0
     listen = container.environ().get("LISTEN_FDS", "")
     if listen.isdigit():
