@@ -18,8 +18,6 @@ probed: which of them wins is the filter compiler's business.
 
 import errno
 import os
-import signal
-import struct
 
 from .. import container
 from ..registry import MUST, check
@@ -77,6 +75,8 @@ class Outcome:
 
     def __str__(self):
         if self.kind == "signal":
+            import signal
+
             try:
                 return f"killed by {signal.Signals(self.value).name}"
             except ValueError:
@@ -100,6 +100,8 @@ class Caller:
         self.syscall.restype = ctypes.c_long
 
     def call(self, number, args):
+        import struct
+
         args = [self.ctypes.c_long(a - U64 if a >= 1 << 63 else a) for a in args]
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -156,6 +158,8 @@ def syscall_table():
 def expected_outcome(action, errno_ret):
     """(kind, value) the action should give; kind None for an action that cannot be judged here."""
     if action in KILLING:
+        import signal
+
         return "signal", signal.SIGSYS
     if action in RUNNING:
         return "ran", None
