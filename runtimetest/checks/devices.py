@@ -29,6 +29,7 @@ TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IF
 TYPE_NAMES = {stat.S_IFCHR: "c", stat.S_IFBLK: "b", stat.S_IFIFO: "p", stat.S_IFREG: "regular file",
               stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink", stat.S_IFSOCK: "socket"}
 CAP_MKNOD = 27
+MAX_MAJOR, MAX_MINOR = (1 << 12) - 1, (1 << 20) - 1  # the kernel's dev_t
 PROBE_DIR = "/dev"
 PROBE_PREFIX = ".runtimetest-device-probe-"
 
@@ -56,6 +57,10 @@ def check_device(entry, result):
     if path is None or kind is None:
         result.problem(f"{field}: spec entry needs path and type")
         return
+    for name in ("fileMode", "uid", "gid"):
+        if expected[name] is not None and not 0 <= expected[name] < 1 << 32:
+            result.problem(f"{field}.{name}: should be a uint32, found {expected[name]}")
+            return
     if kind not in TYPES:
         result.problem(f"{field}.type: should be one of c, b, u, p, found {kind!r}")
         return
@@ -239,8 +244,8 @@ def wanted_nodes(rules, registered, have):
     for rule in rules:
         kinds = ["c", "b"] if rule.type == "a" else [rule.type]
         for kind in kinds:
-            if rule.major is None:
-                continue
+            if rule.major is None or rule.major > MAX_MAJOR or (rule.minor or 0) > MAX_MINOR:
+                continue  # no such device number: nothing to make
             node = (kind, rule.major, rule.minor if rule.minor is not None else 0)
             if node not in wanted and node not in have:
                 wanted.append(node)
