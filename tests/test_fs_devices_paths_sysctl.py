@@ -4,7 +4,6 @@ import errno
 import os
 import stat
 
-from conftest import ROOT  # noqa: F401
 from runtimetest.checker import run_check
 from runtimetest.checks import devices, paths, sysctl
 from runtimetest.registry import CHECKS

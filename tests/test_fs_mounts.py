@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-from conftest import ROOT  # noqa: F401  (puts the checkout on sys.path)
 from runtimetest.checker import run_check
 from runtimetest.checks import mounts
 from runtimetest.driver import hostfacts

@@ -6,7 +6,6 @@ import signal
 
 import pytest
 
-from conftest import ROOT  # noqa: F401
 from runtimetest import container
 from runtimetest.checker import run_check
 from runtimetest.checks import fds, lsm, mounts, propagation, seccomp

@@ -210,8 +210,10 @@ def verdict_text(allowed):
 
 
 class Probe:
-    def __init__(self, kind, major, minor, path, made):
-        self.kind, self.major, self.minor, self.path, self.made = kind, major, minor, path, made
+    """A device node to open: one of linux.devices, or one the checker made."""
+
+    def __init__(self, kind, major, minor, path):
+        self.kind, self.major, self.minor, self.path = kind, major, minor, path
 
     @property
     def name(self):
@@ -228,7 +230,7 @@ def declared_probes(spec):
             continue
         if info is not None and (stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)):
             kind = "c" if stat.S_ISCHR(info.st_mode) else "b"
-            yield Probe(kind, os.major(info.st_rdev), os.minor(info.st_rdev), path, False)
+            yield Probe(kind, os.major(info.st_rdev), os.minor(info.st_rdev), path)
 
 
 def unregistered_major(kind, registered, taken):
@@ -264,7 +266,7 @@ def make_probe(kind, major, minor):
         os.chmod(path, 0o666)  # the umask must not make the mode refuse us first
     except OSError:
         return None
-    return Probe(kind, major, minor, path, True)
+    return Probe(kind, major, minor, path)
 
 
 def judge(probe, rules, result, registered):

@@ -1,4 +1,4 @@
-"""mounts and the default filesystems, devices and links (config.md "Mounts", config-linux.md "Default Filesystems").
+"""mounts, and the default filesystems, devices and /dev links (config.md "Mounts", config-linux.md).
 
 What the process sees is read from /proc/self/mountinfo: one line per mount, in
 the order the mounts were made, each with its mount point, filesystem type,
@@ -26,10 +26,8 @@ MOUNTINFO = "/proc/self/mountinfo"
 ANNOTATION = "org.runtimetest.mounts."
 MOUNTS = "config.md#mounts"
 
-# Per-mount flags the kernel prints in mountinfo (fs/proc_namespace.c).
-MOUNT_FLAGS = ("nosuid", "nodev", "noexec", "noatime", "nodiratime", "relatime", "nosymfollow")
-# mount(8) option -> (flag, whether the option sets it). Superblock flags are
-# printed with the superblock options.
+# mount(8) option -> (flag, whether the option sets it), as mountinfo prints the
+# flags (fs/proc_namespace.c): per mount, or with the superblock options.
 FLAG_OPTIONS = {
     "nosuid": ("nosuid", True), "suid": ("nosuid", False),
     "nodev": ("nodev", True), "dev": ("nodev", False),
