@@ -294,11 +294,18 @@ def cgroups_path_is_applied(spec, result):
             return
         result.skip(f"a relative cgroupsPath is placed where the runtime decides; "
                     f"found {sorted({p for _, p in memberships})}")
+    wrong = {}
     for name, path in memberships:
         root = spec.annotation(f"{HOST_CGROUP}root.{name}") or "/"
-        expected = "/" + "/".join(p for p in (root + "/" + wanted).split("/") if p)
-        if "/" + "/".join(p for p in path.split("/") if p) != expected:
-            result.fail("linux.cgroupsPath", expected, path, why=f"{name} cgroup in /proc/self/cgroup")
+        expected = clean_path(root + "/" + wanted)
+        if clean_path(path) != expected:
+            wrong.setdefault((expected, path), []).append(name)
+    for (expected, path), names in sorted(wrong.items()):
+        result.fail("linux.cgroupsPath", expected, path, why=f"the {', '.join(sorted(names))} cgroup in /proc/self/cgroup")
+
+
+def clean_path(path):
+    return "/" + "/".join(part for part in path.split("/") if part)
 
 
 def new_cgroup_namespace(spec):
@@ -705,7 +712,7 @@ def unified_is_applied(spec, result):
 PIDS_PROBE_MAX = 256  # never start more processes than this
 MEMORY_PROBE_MAX = 1 << 30  # never allocate more than this (plus the margin)
 MEMORY_PROBE_MARGIN = 32 << 20
-PROBE_SECONDS = 5
+PROBE_SECONDS = 3
 
 
 @check("linux.resources.pids.limit.enforced", MUST, "config-linux.md#pids", needs="linux.resources.pids.limit")
@@ -799,17 +806,17 @@ def memory_limit_is_enforced(spec, result):
     except CgroupUnavailable:
         pass
     target = limit + swap_room + MEMORY_PROBE_MARGIN
-    outcome = allocate_in_child(target)
-    if outcome == "allocated":
-        result.fail("linux.resources.memory.limit", limit, f"a child allocated {target} bytes",
-                    why="neither refused nor killed")
+    outcome, allocated = allocate_in_child(target)
+    if outcome.startswith("error"):
+        result.skip(f"the probe could not run: {outcome}")
+    if outcome == "allocated" or allocated > limit + swap_room:
+        result.fail("linux.resources.memory.limit", limit, f"a child allocated {allocated} bytes",
+                    why=f"then {outcome}")
     elif outcome == "stalled" and not oom_disabled:
         result.fail("linux.resources.memory.limit", "refused or OOM-killed", "allocation stalled",
-                    why=f"the child was still allocating after {PROBE_SECONDS}s")
-    elif outcome.startswith("error"):
-        result.skip(f"the probe could not run: {outcome}")
+                    why=f"the child was still allocating after {PROBE_SECONDS}s, at {allocated} bytes")
     else:
-        result.note(f"a child allocating {target} bytes was {outcome}")
+        result.note(f"a child allocating up to {target} bytes was {outcome} after {allocated}")
 
 
 def swap_allowance(spec, limit):
@@ -828,37 +835,61 @@ def swap_allowance(spec, limit):
 
 
 def allocate_in_child(target):
-    """Fork a child that touches `target` bytes; how it ended: refused, killed, stalled, allocated."""
+    """Fork a child that touches up to `target` bytes; (how it ended, bytes it got).
+
+    It ends refused, killed, stalled (its own alarm) or allocated; it reports
+    each MiB it holds on a pipe, so the checker knows how far it got.
+    """
+    reader_fd, writer_fd = os.pipe()
     try:
         pid = os.fork()
     except OSError as error:
-        return f"error: fork: {error.strerror}"
+        os.close(reader_fd)
+        os.close(writer_fd)
+        return f"error: fork: {error.strerror}", 0
     if pid == 0:
-        allocate_and_exit(target)
+        os.close(reader_fd)
+        allocate_and_exit(target, writer_fd)
+    os.close(writer_fd)
     # Blocking wait: the child ends by itself within the alarm it set.
     _, status = os.waitpid(pid, 0)
+    allocated = drain(reader_fd) * PROBE_CHUNK
+    os.close(reader_fd)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGKILL:
-            return "killed (SIGKILL)"
+            return "killed (SIGKILL)", allocated
         if sig == signal.SIGALRM:
-            return "stalled"
-        return f"error: child died of signal {sig}"
+            return "stalled", allocated
+        return f"error: child died of signal {sig}", allocated
     code = os.WEXITSTATUS(status)
-    return {0: "allocated", 3: "refused (MemoryError)"}.get(code, f"error: child exited {code}")
+    return {0: "allocated", 3: "refused (MemoryError)"}.get(code, f"error: child exited {code}"), allocated
 
 
-def allocate_and_exit(target):
+def drain(fd):
+    count = 0
+    while True:
+        data = os.read(fd, 65536)
+        if not data:
+            return count
+        count += len(data)
+
+
+PROBE_CHUNK = 1 << 20
+
+
+def allocate_and_exit(target, progress_fd):
     """The memory probe child: first in line for the OOM killer, bounded in time."""
     code = 4
     try:
         signal.alarm(PROBE_SECONDS)  # default action: terminate, even while stalled at the limit
         with open("/proc/self/oom_score_adj", "w") as handle:
             handle.write("1000")
-        chunk, kept = 1 << 20, []
+        kept = []
         try:
-            while len(kept) * chunk < target:
-                kept.append(b"\1" * chunk)  # written, so every page is really charged
+            while len(kept) * PROBE_CHUNK < target:
+                kept.append(b"\1" * PROBE_CHUNK)  # written, so every page is really charged
+                os.write(progress_fd, b".")
             code = 0
         except MemoryError:
             code = 3

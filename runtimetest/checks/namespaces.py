@@ -16,6 +16,7 @@ import os
 
 from .. import container
 from ..registry import MUST, check
+from ..spec import show
 
 HOST_NS = "org.runtimetest.host.ns."
 HOST_NSPATH = "org.runtimetest.host.nspath."
@@ -76,7 +77,7 @@ def network_evidence(spec):
     # A new network namespace holds a loopback device and nothing else until
     # something is moved in; the runtime's holds at least its uplink.
     settled = "new" if devices == ["lo"] else None
-    return settled, f"network devices {devices}"
+    return settled, f"network devices {show(devices)}"
 
 
 def network_devices(path="/proc/self/net/dev"):
@@ -90,7 +91,7 @@ def user_evidence(spec):
     mapping = read_id_map("/proc/self/uid_map")
     # Only the initial user namespace is born with the full identity mapping.
     settled = "new" if mapping != FULL_ID_MAP else None
-    return settled, f"/proc/self/uid_map {mapping}"
+    return settled, f"/proc/self/uid_map {show(mapping)}"
 
 
 def read_id_map(path):
@@ -107,8 +108,8 @@ def cgroup_evidence(spec):
         if paths == ["/"]:
             return "new", "/proc/self/cgroup shows every cgroup as /"
         if any(p.endswith(wanted.rstrip("/")) for p in paths):
-            return "runtime", f"/proc/self/cgroup shows {paths}"
-    return None, f"/proc/self/cgroup shows {paths}"
+            return "runtime", f"/proc/self/cgroup shows {show(paths)}"
+    return None, f"/proc/self/cgroup shows {show(paths)}"
 
 
 def read_lines(path):
@@ -205,7 +206,8 @@ def declare(kind):
     # The title --list shows is the docstring: set it before registering.
     namespace_is_applied.__doc__ = (f"A listed {kind} namespace is new, or the one at its path; "
                                     f"an unlisted one is the runtime's.")
-    check(f"linux.namespaces.{kind}", MUST, "config-linux.md#namespaces")(namespace_is_applied)
+    # Any Linux spec says something of every type: listed, or not (then inherited).
+    check(f"linux.namespaces.{kind}", MUST, "config-linux.md#namespaces", needs="linux")(namespace_is_applied)
 
 
 for _kind in NS_FILES:
