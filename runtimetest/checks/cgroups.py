@@ -109,9 +109,11 @@ class CgroupReader:
         mount = self.v1_mount(controller)
         if mount is not None:
             return self._through(mount, self.v1_membership(controller), 1, controller)
-        if self.v1_membership(controller) is not None:
-            raise CgroupUnavailable(f"the {controller} hierarchy is not mounted in the container", False)
         mount = self.v2_mount()
+        unified_layout = mount is not None and mount["point"] == self.root
+        # With cgroup2 at the root, v1 hierarchies the host still has are not the runtime's.
+        if self.v1_membership(controller) is not None and not unified_layout:
+            raise CgroupUnavailable(f"the {controller} hierarchy is not mounted in the container", False)
         if controller in V1_ONLY:
             if mount is not None:
                 raise CgroupUnavailable(f"{controller} is a cgroup v1 controller; "
@@ -635,10 +637,21 @@ def huge_page_bytes(size):
     return None
 
 
+def spec_version(spec):
+    """(major, minor) of the spec's ociVersion; (1, 0) when it cannot be read."""
+    parts = (spec.str("ociVersion") or "").split("-")[0].split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return 1, 0
+
+
 @resource_check("linux.resources.hugepageLimits", "config-linux.md#huge-page-limits",
                 "linux.resources.hugepageLimits", "hugetlb")
 def hugepage_limits_are_applied(spec, result, group):
-    """Each hugepageLimits entry is the hugetlb reservation limit (or, without reservation accounting, the usage limit) of its page size."""
+    """Each hugepageLimits entry is the hugetlb limit of its page size: usage (spec 1.0), reservation where the kernel has it (1.1+)."""
+    # Runtime-spec 1.0 limits usage; 1.1 made it the reservation limit where the kernel has one.
+    reservations = spec_version(spec) >= (1, 1)
     for index, entry in enumerate(spec.items("linux.resources.hugepageLimits")):
         size, limit = entry.str("pageSize"), entry.int("limit")
         granule = huge_page_bytes(size or "")
@@ -647,7 +660,7 @@ def hugepage_limits_are_applied(spec, result, group):
             continue
         suffix = "max" if group.version == 2 else "limit_in_bytes"
         name = f"hugetlb.{size}.rsvd.{suffix}"
-        if not group.has(name):
+        if not reservations or not group.has(name):
             name = f"hugetlb.{size}.{suffix}"
         if not group.has(name):
             result.fail(f"linux.resources.hugepageLimits[{index}]", {size: limit}, None,
