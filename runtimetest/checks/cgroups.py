@@ -27,6 +27,8 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 HOST_CGROUP = "org.runtimetest.host.cgroup."
 # Controllers that exist only in cgroup v1: cgroup v2 has no interface for them.
 V1_ONLY = {"net_cls", "net_prio"}
+# v1 controllers whose cgroup v2 successor has another name.
+V2_NAMES = {"blkio": "io", "cpuacct": "cpu"}
 UNLIMITED = "max"
 # The kernel shows "no limit" as the largest page-aligned 63-bit count.
 UNLIMITED_FROM = 2**62
@@ -102,7 +104,8 @@ class CgroupReader:
         root = mount["root"].rstrip("/")
         if path != root and not path.startswith(root + "/") and root:
             return None
-        return os.path.join(mount["point"], path[len(root):].lstrip("/"))
+        below = path[len(root):].strip("/")
+        return os.path.join(mount["point"], below) if below else mount["point"]
 
     def cgroup(self, controller):
         """The container's cgroup for a controller; CgroupUnavailable says why not."""
@@ -123,7 +126,8 @@ class CgroupReader:
             return self._missing(controller)
         group = self._through(mount, self.v2_membership(), 2, controller)
         enabled = (group.read("cgroup.controllers") or "").split()
-        if controller and controller not in enabled:
+        controller = V2_NAMES.get(controller, controller)
+        if controller not in enabled:
             raise CgroupUnavailable(f"the {controller} controller is not enabled in the container's cgroup "
                                     f"(cgroup.controllers: {' '.join(enabled) or 'empty'})", True)
         return group

@@ -160,6 +160,17 @@ def parse_cpu_list(text):
     return sorted(cpus)
 
 
+def format_cpu_list(cpus):
+    """Sorted CPU numbers as a Linux CPU list: [0, 1, 2, 5] -> "0-2,5"."""
+    runs = []
+    for cpu in cpus:
+        if runs and cpu == runs[-1][1] + 1:
+            runs[-1][1] = cpu
+        else:
+            runs.append([cpu, cpu])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
 @check("process.execCPUAffinity.final", MUST, "config.md#linux-process",
        needs="process.execCPUAffinity.final")
 def exec_cpu_affinity_is_applied(spec, result):
@@ -172,7 +183,7 @@ def exec_cpu_affinity_is_applied(spec, result):
         return
     found = sorted(os.sched_getaffinity(container.pid()))
     if found != expected:
-        result.fail("process.execCPUAffinity.final", expected, found, why=f"sched_getaffinity(2); asked {text!r}")
+        result.fail("process.execCPUAffinity.final", text, format_cpu_list(found), why="sched_getaffinity(2)")
 
 
 def current_personality():
