@@ -202,20 +202,6 @@ def reader():
     return _reader
 
 
-def cgroup_for(result, controller):
-    """The container's cgroup for a controller, or the check ends: a SKIP, or a failure when that is a fault."""
-    try:
-        return reader().cgroup(controller)
-    except CgroupUnavailable as error:
-        if error.decidable:
-            raise ControllerMissing(str(error)) from None
-        result.skip(str(error))
-
-
-class ControllerMissing(Exception):
-    pass
-
-
 # -- comparing values -------------------------------------------------------------
 
 def page_size():
@@ -264,13 +250,13 @@ def resource_check(id, section, needs, controller):
     """Declare a linux.resources check whose body gets (spec, result, cgroup)."""
     def register(body):
         def run(spec, result):
-            value = spec.raw(needs)
-            if value is None:
-                return
             try:
-                group = cgroup_for(result, controller)
-            except ControllerMissing as missing:
-                result.fail(needs, value, None, why=str(missing))
+                group = reader().cgroup(controller)
+            except CgroupUnavailable as error:
+                if not error.decidable:
+                    result.skip(str(error))
+                # Asked for, and the container's cgroups have no such controller: not applied.
+                result.fail(needs, spec.raw(needs), None, why=str(error))
                 return
             body(spec, result, group)
 
@@ -289,8 +275,8 @@ def cgroups_path_is_applied(spec, result):
     """The process is in the cgroup at linux.cgroupsPath (relative to the runtime's cgroup mounts)."""
     wanted = spec.str("linux.cgroupsPath")
     if new_cgroup_namespace(spec):
-        result.skip("the container has a new cgroup namespace, rooted at its cgroup: "
-                    "from inside, the cgroup shows as /")
+        result.skip("the container has a cgroup namespace of its own, rooted at its cgroup: "
+                    "from inside, the cgroup path shows as /")
     memberships = managed_memberships(spec)
     if not memberships:
         result.skip("no cgroup hierarchy the runtime manages can be seen from inside")
@@ -307,7 +293,8 @@ def cgroups_path_is_applied(spec, result):
         if clean_path(path) != expected:
             wrong.setdefault((expected, path), []).append(name)
     for (expected, path), names in sorted(wrong.items()):
-        result.fail("linux.cgroupsPath", expected, path, why=f"the {', '.join(sorted(names))} cgroup in /proc/self/cgroup")
+        result.fail("linux.cgroupsPath", expected, path,
+                    why=f"the {', '.join(sorted(names))} cgroup in /proc/self/cgroup")
 
 
 def clean_path(path):
@@ -370,7 +357,8 @@ def memory_swap_is_applied(spec, result, group):
     if group.version == 1:
         if not group.has("memory.memsw.limit_in_bytes"):
             result.skip("swap accounting is off in this kernel (no memory.memsw.limit_in_bytes)")
-        compare_file(result, "linux.resources.memory.swap", group, "memory.memsw.limit_in_bytes", swap, bytes_match)
+        compare_file(result, "linux.resources.memory.swap", group, "memory.memsw.limit_in_bytes", swap,
+                     bytes_match)
         return
     limit = spec.int("linux.resources.memory.limit")
     if swap >= 0 and (limit is None or limit < 0):
@@ -391,7 +379,7 @@ def memory_swappiness_is_applied(spec, result, group):
 @resource_check("linux.resources.memory.disableOOMKiller", MEMORY,
                 "linux.resources.memory.disableOOMKiller", "memory")
 def oom_killer_setting_is_applied(spec, result, group):
-    """memory.oom_control's oom_kill_disable is 1 exactly when linux.resources.memory.disableOOMKiller (cgroup v1)."""
+    """oom_kill_disable in memory.oom_control is 1 exactly when disableOOMKiller is true (cgroup v1)."""
     if group.version == 2:
         result.skip("cgroup v2 has no switch to disable a cgroup's OOM killer")
     expected = spec.bool("linux.resources.memory.disableOOMKiller")
@@ -571,7 +559,7 @@ def default_weight(text):
 
 @resource_check("linux.resources.blockIO.weight", BLOCK_IO, "linux.resources.blockIO.weight", "blkio")
 def blkio_weight_is_applied(spec, result, group):
-    """The cgroup's I/O weight (blkio.weight or blkio.bfq.weight, v2 io.bfq.weight or io.weight) is linux.resources.blockIO.weight."""
+    """The cgroup's I/O weight (blkio.[bfq.]weight; v2 io.bfq.weight or io.weight) is blockIO.weight."""
     weight = spec.int("linux.resources.blockIO.weight")
     if group.version == 1:
         name = "blkio.weight" if group.has("blkio.weight") else "blkio.bfq.weight"
@@ -620,7 +608,7 @@ def declare_throttle(key, v1_name, v2_key):
             if rates.get(device) != rate:
                 result.fail(f"{field}[{index}]", {device: rate}, {device: rates.get(device)}, why=where)
 
-    throttle_is_applied.__doc__ = f"Each {key} entry's rate is the device's limit in {v1_name} (v2: io.max {v2_key})."
+    throttle_is_applied.__doc__ = f"Each {key} rate is the device's limit in {v1_name} (v2: io.max {v2_key})."
     resource_check(field, BLOCK_IO, field, "blkio")(throttle_is_applied)
 
 
@@ -653,7 +641,7 @@ def spec_version(spec):
 @resource_check("linux.resources.hugepageLimits", "config-linux.md#huge-page-limits",
                 "linux.resources.hugepageLimits", "hugetlb")
 def hugepage_limits_are_applied(spec, result, group):
-    """Each hugepageLimits entry is the hugetlb limit of its page size: usage (spec 1.0), reservation where the kernel has it (1.1+)."""
+    """Each hugepageLimits entry is its page size's hugetlb limit: usage (1.0), else reservation where kept."""
     # Runtime-spec 1.0 limits usage; 1.1 made it the reservation limit where the kernel has one.
     reservations = spec_version(spec) >= (1, 1)
     for index, entry in enumerate(spec.items("linux.resources.hugepageLimits")):
@@ -748,11 +736,12 @@ def pids_limit_is_enforced(spec, result):
         result.skip(f"probing would start {room} processes; only limits up to {PIDS_PROBE_MAX} free are probed")
     started, failure = fork_until_refused(limit + 1)
     if failure is None:
+        already = f" with {current} tasks already in the cgroup" if current else ""
         result.fail("linux.resources.pids.limit", limit, f"{started} more processes started",
-                    why="fork(2) never failed" + (f" with {current} tasks already in the cgroup" if current else ""))
+                    why=f"fork(2) never failed{already}")
     elif failure != errno.EAGAIN:
-        result.fail("linux.resources.pids.limit", "fork(2) fails with EAGAIN", errno.errorcode.get(failure, failure),
-                    why=f"after {started} processes")
+        result.fail("linux.resources.pids.limit", "fork(2) fails with EAGAIN",
+                    errno.errorcode.get(failure, failure), why=f"after {started} processes")
     elif current is not None and started != room:
         result.fail("linux.resources.pids.limit", f"{room} more processes", f"{started}",
                     why=f"fork(2) EAGAIN with {current} tasks in the cgroup before the probe")

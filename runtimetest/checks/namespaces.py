@@ -159,6 +159,8 @@ def expect_runtime_namespace(kind, spec, result, mine):
         result.fail("linux.namespaces", f"the runtime's {kind} namespace", f"a new one ({seen})", why=why)
     elif settled is None:
         result.skip(no_host_fact(kind, seen))
+    else:
+        result.note(f"the runtime's {kind} namespace seen from inside: {seen}")
 
 
 def expect_new_namespace(kind, spec, result, mine, field):
@@ -180,9 +182,10 @@ def expect_namespace_at_path(kind, spec, result, mine, field, path):
     target = inode_fact(spec, HOST_NSPATH + kind)
     if target is None:
         told = spec.annotation(HOST_NSPATH + kind)
-        reason = f" ({told})" if told else ""
+        if told:
+            result.skip(f"the driver could not tell which namespace is at {path}: {told}")
         result.skip(f"the namespace at {path} cannot be seen from inside and the driver passed "
-                    f"no {HOST_NSPATH}{kind} annotation{reason}")
+                    f"no {HOST_NSPATH}{kind} annotation")
     if mine != target:
         result.fail(field, label(kind, target), label(kind, mine), why=f"the namespace at {path}")
 

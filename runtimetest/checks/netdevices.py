@@ -31,7 +31,7 @@ def declared_devices(spec):
 
 @check("linux.netDevices", MUST, "config-linux.md#network-devices", needs="linux.netDevices")
 def net_devices_are_moved(spec, result):
-    """Each linux.netDevices device is in the container's network namespace, under its name, with its permanent addresses."""
+    """Each netDevices device is in the container's network namespace, under its name, with its addresses."""
     declared = declared_devices(spec)
     try:
         present = netlink.devices()
@@ -43,8 +43,8 @@ def net_devices_are_moved(spec, result):
             continue
         told = spec.annotation(f"{HOST_NETDEV}{host_name}.addresses")
         if told is None or told.startswith("absent:"):
-            result.note(f"{host_name}: its host addresses are not known "
-                        f"({told or 'no ' + HOST_NETDEV + host_name + '.addresses annotation'}); presence checked only")
+            why = told or f"no {HOST_NETDEV}{host_name}.addresses annotation"
+            result.note(f"{host_name}: its host addresses are not known ({why}); presence checked only")
             continue
         missing = sorted(set(told.split()) - present[name])
         if missing:

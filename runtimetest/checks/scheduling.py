@@ -102,7 +102,7 @@ def name_of(table, value):
 
 @check("process.scheduler", MUST, "config.md#linux-process", needs="process.scheduler")
 def scheduler_is_applied(spec, result):
-    """sched_getattr(2) on the process shows process.scheduler's policy, nice, priority, flags and deadline times."""
+    """sched_getattr(2) on the process shows process.scheduler: policy, nice, priority, flags, deadline times."""
     policy = spec.str("process.scheduler.policy")
     if policy not in SCHED_POLICIES:
         result.problem(f"process.scheduler.policy: {policy!r} is not a scheduling policy")
