@@ -291,3 +291,33 @@ def test_cgroups_path_groups_hierarchies_in_one_line(tmp_path, run):
     assert run(reader, "linux.cgroupsPath", {"linux": {"cgroupsPath": "/other"}}).failures == [
         'linux.cgroupsPath: expected "/other", found "/runtimetest/c1" '
         '(the blkio, cpu, cpuacct, cpuset, memory, pids cgroup in /proc/self/cgroup)']
+
+
+def test_burst_and_idle_v1_and_v2(tmp_path, run):
+    spec = resources(cpu={"burst": 10000, "idle": 1})
+    v1 = v1_tree(tmp_path / "a", {"cpu.cfs_burst_us": "10000", "cpu.idle": "1"})
+    v2 = v2_tree(tmp_path / "b", {"cpu.max.burst": "10000", "cpu.idle": "1"})
+    for reader in (v1, v2):
+        assert run(reader, "linux.resources.cpu.burst", spec).status == "pass"
+        assert run(reader, "linux.resources.cpu.idle", spec).status == "pass"
+    v2 = v2_tree(tmp_path / "c", {"cpu.max.burst": "0"})
+    assert run(v2, "linux.resources.cpu.burst", spec).failures == [
+        "linux.resources.cpu.burst: expected 10000, found 0 (cpu.max.burst)"]
+    result = run(v2, "linux.resources.cpu.idle", spec)
+    assert result.status == "skip" and "no cpu.idle" in result.skip_reason
+
+
+def test_realtime_bandwidth_is_v1_only(tmp_path, run):
+    spec = resources(cpu={"realtimeRuntime": 0, "realtimePeriod": 500000})
+    v1 = v1_tree(tmp_path / "a", {"cpu.rt_runtime_us": "0", "cpu.rt_period_us": "1000000"})
+    assert run(v1, "linux.resources.cpu.realtimeRuntime", spec).status == "pass"
+    assert run(v1, "linux.resources.cpu.realtimePeriod", spec).failures == [
+        "linux.resources.cpu.realtimePeriod: expected 500000, found 1000000 (cpu.rt_period_us)"]
+    result = run(v2_tree(tmp_path / "b", {}), "linux.resources.cpu.realtimePeriod", spec)
+    assert result.status == "skip" and "real-time" in result.skip_reason
+
+
+def test_a_value_of_the_wrong_type_names_the_field(tmp_path, run):
+    reader = v1_tree(tmp_path, {"memory.limit_in_bytes": "4096"})
+    assert run(reader, "linux.resources.memory.limit", resources(memory={"limit": "4k"})).failures == [
+        'linux.resources.memory.limit: spec field should be an integer, found "4k"']
