@@ -34,3 +34,29 @@ def checker_binary():
 
 
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="real containers need root")
+
+
+def run_suite(cases_dir, tmp_path, *args, runtime="runc", prefix=()):
+    """Run the driver on a case directory (under `prefix`, e.g. a prepare.sh) and return its JSON report.
+
+    The report's cases are keyed by name under "by_name"; "console" holds the
+    completed process.
+    """
+    report = tmp_path / f"report-{os.path.basename(cases_dir)}-{runtime}.json"
+    argv = [*prefix, sys.executable, "-m", "runtimetest", "suite", "--runtime", runtime,
+            "--json", str(report), *args, cases_dir]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert report.exists(), result.stdout + result.stderr
+    data = json.loads(report.read_text())
+    data["by_name"] = {case["name"]: case for case in data["cases"]}
+    data["console"] = result
+    return data
+
+
+def case_passed(report, name):
+    """Assert one case of a run_suite report passed; a skip must say why and is reported as one."""
+    case = report["by_name"][name]
+    if case["status"] == "skip":
+        assert case["reason"], "a skip must say why"
+        pytest.skip(case["reason"])
+    assert case["status"] == "pass", "\n".join(case["details"] or [case["reason"]])

@@ -1,4 +1,4 @@
-"""Every check has a negative case in spec-fixtures/ whose expected stderr names it.
+"""Every check has a negative case in spec-fixtures/ (or below) whose expected stderr names it.
 
 Together with test_fixtures.py (which runs those cases against runc and needs
 their expected lines to appear), this proves that removing any check's logic
@@ -15,11 +15,14 @@ def listed_checks():
 
 
 def expected_failure_lines():
+    """Every expected line of every NAME.err, in spec-fixtures/ and the directories
+    below it (cases that need the host prepared, each run by its own test)."""
     lines = []
-    for name in sorted(os.listdir(FIXTURES)):
-        if name.endswith(".err"):
-            with open(os.path.join(FIXTURES, name)) as handle:
-                lines.extend((name, line) for line in handle.read().splitlines())
+    for directory, _, names in sorted(os.walk(FIXTURES)):
+        for name in sorted(names):
+            if name.endswith(".err"):
+                with open(os.path.join(directory, name)) as handle:
+                    lines.extend((name, line) for line in handle.read().splitlines())
     return lines
 
 

@@ -1,1 +1,217 @@
-"""linux.namespaces (config-linux.md "Namespaces")."""
+"""linux.namespaces: the namespaces the process is in (config-linux.md "Namespaces").
+
+For every namespace type: one listed without a `path` must be new, one listed
+with a `path` must be exactly the namespace at that path, one not listed must be
+the runtime's own. Namespaces are told apart by the inode of /proc/self/ns/<x>.
+The runtime's inodes and those of the paths cannot be seen from inside: the
+driver passes them as annotations (org.runtimetest.host.ns.<type>,
+org.runtimetest.host.nspath.<type>, see runtimetest/driver/hostfacts.py).
+Without them, what the process can see for itself decides where it can (pid 1
+in a new pid namespace, nothing but `lo` in a new network namespace, ...), and
+the check is a SKIP where it cannot.
+"""
+
+import errno
+import os
+
+from .. import container
+from ..registry import MUST, check
+from ..spec import show
+
+HOST_NS = "org.runtimetest.host.ns."
+HOST_NSPATH = "org.runtimetest.host.nspath."
+
+# Spec type -> the name of its file in /proc/<pid>/ns.
+NS_FILES = {
+    "pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc",
+    "uts": "uts", "user": "user", "cgroup": "cgroup", "time": "time",
+}
+
+FULL_ID_MAP = [[0, 0, 4294967295]]
+
+
+def own_namespace(kind):
+    """The inode of this process's namespace of a type, or None when the kernel has none."""
+    try:
+        return os.stat(f"/proc/self/ns/{NS_FILES[kind]}").st_ino
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def label(kind, inode):
+    return f"{NS_FILES[kind]}:[{inode}]"
+
+
+def inode_fact(spec, key):
+    """An inode passed by the driver as an annotation, or None when absent or not one."""
+    value = spec.annotation(key)
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+def requested(spec, kind):
+    """(field, entry) for the linux.namespaces entries of a type (field names its index)."""
+    found = []
+    for index, entry in enumerate(spec.items("linux.namespaces")):
+        if entry.str("type") == kind:
+            entry.str("path")  # a path of the wrong type is reported, never ignored
+            found.append((f"linux.namespaces[{index}]", entry))
+    return found
+
+
+# -- what the process can see for itself -------------------------------------
+# Each returns "new" or "runtime" when the evidence settles it, else None,
+# with a description of what was seen.
+
+def pid_evidence(spec):
+    top = container.pid()
+    # pid 1 of the runtime's namespace is its init, never the container process.
+    return ("new" if top == 1 else None), f"the process the runtime started is pid {top}"
+
+
+def network_evidence(spec):
+    devices = network_devices()
+    # A new network namespace holds a loopback device and nothing else until
+    # something is moved in; the runtime's holds at least its uplink.
+    settled = "new" if devices == ["lo"] else None
+    return settled, f"network devices {show(devices)}"
+
+
+def network_devices(path="/proc/self/net/dev"):
+    """The devices of this process's network namespace (the kernel's own list)."""
+    with open(path) as handle:
+        lines = handle.read().splitlines()[2:]
+    return sorted(line.split(":", 1)[0].strip() for line in lines if ":" in line)
+
+
+def user_evidence(spec):
+    mapping = read_id_map("/proc/self/uid_map")
+    # Only the initial user namespace is born with the full identity mapping.
+    settled = "new" if mapping != FULL_ID_MAP else None
+    return settled, f"/proc/self/uid_map {show(mapping)}"
+
+
+def read_id_map(path):
+    with open(path) as handle:
+        return [[int(field) for field in line.split()] for line in handle if line.strip()]
+
+
+def cgroup_evidence(spec):
+    paths = sorted({line.split(":", 2)[2] for line in read_lines("/proc/self/cgroup") if line.count(":") >= 2})
+    wanted = spec.str("linux.cgroupsPath")
+    if wanted and wanted.startswith("/") and wanted.rstrip("/"):
+        # A new cgroup namespace is rooted at the container's cgroup, so the
+        # process sees itself at "/"; in the runtime's it sees the full path.
+        if paths == ["/"]:
+            return "new", "/proc/self/cgroup shows every cgroup as /"
+        if any(p.endswith(wanted.rstrip("/")) for p in paths):
+            return "runtime", f"/proc/self/cgroup shows {show(paths)}"
+    return None, f"/proc/self/cgroup shows {show(paths)}"
+
+
+def read_lines(path):
+    with open(path) as handle:
+        return handle.read().splitlines()
+
+
+EVIDENCE = {
+    "pid": pid_evidence,
+    "network": network_evidence,
+    "user": user_evidence,
+    "cgroup": cgroup_evidence,
+}
+
+
+# -- the check, once per type --------------------------------------------------
+
+def check_namespace(kind, spec, result):
+    entries = requested(spec, kind)
+    if len(entries) > 1:
+        result.problem(f"linux.namespaces: {kind} is listed {len(entries)} times "
+                       "(the runtime MUST generate an error for duplicated types)")
+        return
+    mine = own_namespace(kind)
+    if mine is None:
+        result.skip(f"this kernel has no {kind} namespaces (/proc/self/ns/{NS_FILES[kind]} is absent)")
+    if not entries:
+        expect_runtime_namespace(kind, spec, result, mine)
+        return
+    field, entry = entries[0]
+    path = entry.str("path")
+    if path:
+        expect_namespace_at_path(kind, spec, result, mine, f"{field}.path", path)
+    else:
+        expect_new_namespace(kind, spec, result, mine, field)
+
+
+def expect_runtime_namespace(kind, spec, result, mine):
+    host = inode_fact(spec, HOST_NS + kind)
+    why = f"{kind} is not listed: the runtime's namespace is inherited"
+    if host is not None:
+        if mine != host:
+            result.fail("linux.namespaces", label(kind, host), label(kind, mine), why=why)
+        return
+    settled, seen = evidence(kind, spec)
+    if settled == "new":
+        result.fail("linux.namespaces", f"the runtime's {kind} namespace", f"a new one ({seen})", why=why)
+    elif settled is None:
+        result.skip(no_host_fact(kind, seen))
+    else:
+        result.note(f"the runtime's {kind} namespace seen from inside: {seen}")
+
+
+def expect_new_namespace(kind, spec, result, mine, field):
+    host = inode_fact(spec, HOST_NS + kind)
+    if host is not None:
+        if mine == host:
+            result.fail(field, f"a new {kind} namespace", label(kind, mine), why="the runtime's own")
+        return
+    settled, seen = evidence(kind, spec)
+    if settled == "runtime":
+        result.fail(field, f"a new {kind} namespace", f"the runtime's ({seen})")
+    elif settled is None:
+        result.skip(no_host_fact(kind, seen))
+    else:
+        result.note(f"new {kind} namespace seen from inside: {seen}")
+
+
+def expect_namespace_at_path(kind, spec, result, mine, field, path):
+    target = inode_fact(spec, HOST_NSPATH + kind)
+    if target is None:
+        told = spec.annotation(HOST_NSPATH + kind)
+        if told:
+            result.skip(f"the driver could not tell which namespace is at {path}: {told}")
+        result.skip(f"the namespace at {path} cannot be seen from inside and the driver passed "
+                    f"no {HOST_NSPATH}{kind} annotation")
+    if mine != target:
+        result.fail(field, label(kind, target), label(kind, mine), why=f"the namespace at {path}")
+
+
+def evidence(kind, spec):
+    probe = EVIDENCE.get(kind)
+    if probe is None:
+        return None, "nothing a process can see tells this namespace apart"
+    return probe(spec)
+
+
+def no_host_fact(kind, seen):
+    return (f"the runtime's {kind} namespace is not known (no {HOST_NS}{kind} annotation) "
+            f"and what the process sees does not settle it: {seen}")
+
+
+def declare(kind):
+    def namespace_is_applied(spec, result):
+        check_namespace(kind, spec, result)
+
+    # The title --list shows is the docstring: set it before registering.
+    namespace_is_applied.__doc__ = (f"A listed {kind} namespace is new, or the one at its path; "
+                                    f"an unlisted one is the runtime's.")
+    # Any Linux spec says something of every type: listed, or not (then inherited).
+    check(f"linux.namespaces.{kind}", MUST, "config-linux.md#namespaces", needs="linux")(namespace_is_applied)
+
+
+for _kind in NS_FILES:
+    declare(_kind)

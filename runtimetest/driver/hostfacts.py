@@ -1,21 +1,44 @@
 """Host facts the checker cannot see from inside, passed as spec annotations.
 
 The driver adds them to the spec the checker reads (never to the runtime's
-config) under the `org.runtimetest.` prefix. A spec without them still checks
-everything else.
+config) under the `org.runtimetest.` prefix, just before the container is
+created. A spec without them still checks everything else: a check that needs
+an absent fact is a SKIP that names the annotation.
 
-Mounts (computed from the spec the checker is told, so that a negative case
-that names another source is judged against that source):
+Keys (every value is a string):
 
-- `org.runtimetest.mounts.<index>.source-file`: "major:minor:inode" of a bind
-  mount's source (mounts[index]), as the host stats it (symlinks followed; a
-  relative source is relative to the bundle).
-- `org.runtimetest.mounts.<index>.source-device`: "major:minor" of a
-  non-bind mount's source when it is a block device.
-- `org.runtimetest.mounts.rootfs-host-propagation`: the propagation ("shared",
-  "slave", "shared,slave", "private" or "unbindable") of the host mount that
-  holds root.path: a slave rootfs can only have a master to follow when that
-  mount propagates.
+  org.runtimetest.host.ns.<type>
+      the inode of the runtime's own namespace of each type the kernel has
+      (pid, network, mount, ipc, uts, user, cgroup, time): a namespace the
+      config does not list must be this one, one it lists without a path must
+      not be.
+  org.runtimetest.host.nspath.<type>
+      for each linux.namespaces entry with a `path`: the inode of the namespace
+      at that path, or, when the path is not a namespace file, the reason
+      ("not a namespace: ...", "cannot stat: ...").
+  org.runtimetest.host.cgroup.mode
+      how the runtime's /sys/fs/cgroup is laid out: "v1", "hybrid" (v1
+      controllers plus a cgroup2 mount at /sys/fs/cgroup/unified) or "v2".
+  org.runtimetest.host.cgroup.root.<controller>
+      the cgroup (inside its hierarchy) that the runtime's cgroup mount of each
+      controller shows as its root ("unified" for the cgroup2 hierarchy): an
+      absolute linux.cgroupsPath is relative to it.
+  org.runtimetest.host.netdev.<name>.addresses
+      for each linux.netDevices entry: the permanent addresses of that host
+      device that are not host-scoped, as space-separated CIDRs ("" for none),
+      or "absent: ..." when the runtime's network namespace has no such device.
+  org.runtimetest.mounts.<index>.source-file
+      "major:minor:inode" of a bind mount's source (mounts[index]) as the host
+      stats it (symlinks followed; a relative source is relative to the bundle).
+  org.runtimetest.mounts.<index>.source-device
+      "major:minor" of a non-bind mount's source when it is a block device.
+  org.runtimetest.mounts.rootfs-host-propagation
+      the propagation ("shared", "slave", "shared,slave", "private" or
+      "unbindable") of the host mount that holds root.path: a slave rootfs can
+      only have a master to follow when that mount propagates.
+
+The mount facts are computed from the spec the checker is told, so that a
+negative case that names another source is judged against that source.
 """
 
 import os
@@ -23,6 +46,12 @@ import stat
 
 PREFIX = "org.runtimetest."
 MOUNTS_PREFIX = PREFIX + "mounts."
+
+NS_FILES = {
+    "pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc",
+    "uts": "uts", "user": "user", "cgroup": "cgroup", "time": "time",
+}
+CGROUP_MOUNT = "/sys/fs/cgroup"
 
 
 def annotate(spec, config, bundle_path):
@@ -33,10 +62,136 @@ def annotate(spec, config, bundle_path):
     """
     annotated = dict(spec)
     annotations = dict(annotated.get("annotations") or {})
-    annotations.update(mount_facts(spec, bundle_path))
     annotated["annotations"] = annotations
+    annotations.update(mount_facts(spec, bundle_path))
+    linux = spec.get("linux") if isinstance(spec.get("linux"), dict) else {}
+    annotations.update(namespace_facts())
+    annotations.update(namespace_path_facts(linux.get("namespaces")))
+    annotations.update(cgroup_facts())
+    annotations.update(netdevice_facts(linux.get("netDevices")))
     return annotated
 
+
+# -- namespaces ------------------------------------------------------------------
+
+def namespace_facts(proc="/proc/self"):
+    """org.runtimetest.host.ns.<type>: the runtime's own namespaces (it runs in the driver's)."""
+    facts = {}
+    for kind, name in NS_FILES.items():
+        try:
+            facts[f"{PREFIX}host.ns.{kind}"] = str(os.stat(f"{proc}/ns/{name}").st_ino)
+        except OSError:
+            pass  # this kernel has no such namespace
+    return facts
+
+
+def namespace_path_facts(namespaces, proc="/proc/self"):
+    """org.runtimetest.host.nspath.<type>: the namespace at each linux.namespaces[].path."""
+    facts = {}
+    if not isinstance(namespaces, list):
+        return facts
+    try:
+        nsfs = os.stat(f"{proc}/ns/net").st_dev
+    except OSError:
+        return facts
+    for entry in namespaces:
+        if not isinstance(entry, dict):
+            continue
+        kind, path = entry.get("type"), entry.get("path")
+        if isinstance(kind, str) and isinstance(path, str) and path:
+            facts[f"{PREFIX}host.nspath.{kind}"] = _namespace_at(path, nsfs)
+    return facts
+
+
+def _namespace_at(path, nsfs):
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        return f"cannot stat: {error.strerror}"
+    if info.st_dev != nsfs:
+        return f"not a namespace: {path} is not on nsfs"
+    return str(info.st_ino)
+
+
+# -- cgroups -------------------------------------------------------------------------
+
+def cgroup_facts(mountinfo="/proc/self/mountinfo", mount=CGROUP_MOUNT):
+    """org.runtimetest.host.cgroup.*: the layout and roots of the runtime's cgroup mounts."""
+    mounts = cgroup_mounts(mountinfo, mount)
+    if not mounts:
+        return {}
+    facts = {}
+    kinds = {fstype for fstype, _, _, _ in mounts}
+    at_top = any(point == mount and fstype == "cgroup2" for fstype, _, point, _ in mounts)
+    facts[f"{PREFIX}host.cgroup.mode"] = "v2" if at_top else "hybrid" if "cgroup2" in kinds else "v1"
+    known = kernel_controllers()
+    for fstype, root, point, options in mounts:
+        names = ["unified"] if fstype == "cgroup2" else [
+            o for o in options.split(",") if o in known or o.startswith("name=")]
+        for name in names:
+            facts[f"{PREFIX}host.cgroup.root.{name}"] = root
+    return facts
+
+
+def kernel_controllers(path="/proc/cgroups"):
+    """The cgroup v1 controllers this kernel has (the first column of /proc/cgroups)."""
+    try:
+        with open(path) as handle:
+            return {line.split()[0] for line in handle if line.strip() and not line.startswith("#")}
+    except OSError:
+        return set()
+
+
+def cgroup_mounts(mountinfo, mount):
+    """(fstype, root, mount point, super options) of each cgroup mount at or under `mount`."""
+    found = []
+    try:
+        with open(mountinfo) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        head, sep, tail = line.partition(" - ")
+        fields, rest = head.split(), tail.split()
+        if not sep or len(fields) < 5 or len(rest) < 3 or rest[0] not in ("cgroup", "cgroup2"):
+            continue
+        point = _unescape(fields[4])
+        if point == mount or point.startswith(mount + "/"):
+            found.append((rest[0], _unescape(fields[3]), point, rest[2]))
+    return found
+
+
+def _unescape(text):
+    # mountinfo escapes space, tab, newline and backslash as \ooo.
+    return text.encode().decode("unicode_escape") if "\\" in text else text
+
+
+# -- network devices ----------------------------------------------------------------
+
+def netdevice_facts(devices):
+    """org.runtimetest.host.netdev.<name>.addresses: what each device to be moved carries now."""
+    if not isinstance(devices, dict) or not devices:
+        return {}
+    facts = {}
+    for name in devices:
+        if isinstance(name, str):
+            facts[f"{PREFIX}host.netdev.{name}.addresses"] = _device_addresses(name)
+    return facts
+
+
+def _device_addresses(name):
+    from .. import netlink
+
+    try:
+        found = netlink.permanent_addresses(name)
+    except OSError as error:
+        return f"absent: rtnetlink cannot be asked ({error})"
+    if found is None:
+        return f"absent: no device {name} in the runtime's network namespace"
+    return " ".join(found)
+
+
+# -- mounts ----------------------------------------------------------------------
 
 def _in_bundle(path, bundle_path):
     return path if os.path.isabs(path) else os.path.join(bundle_path, path)

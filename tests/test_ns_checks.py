@@ -1,0 +1,118 @@
+"""The namespace and id-mapping checks, run from source on this host with host facts.
+
+This process's own namespaces stand for the runtime's: an annotation equal to
+them says "the runtime's", any other inode says "another namespace".
+"""
+
+import os
+
+from runtimetest.checker import run_check
+from runtimetest.checks import idmap, namespaces
+from runtimetest.registry import _BY_ID
+from runtimetest.spec import Spec
+
+NS = {"network": "net", "ipc": "ipc", "uts": "uts", "pid": "pid"}
+
+
+def own(kind):
+    return os.stat(f"/proc/self/ns/{NS[kind]}").st_ino
+
+
+def host_facts(**inodes):
+    return {f"org.runtimetest.host.ns.{kind}": str(inode) for kind, inode in inodes.items()}
+
+
+def run(check_id, data):
+    return run_check(_BY_ID[check_id], Spec(data))
+
+
+def test_an_unlisted_namespace_must_be_the_runtimes():
+    data = {"linux": {"namespaces": []}, "annotations": host_facts(ipc=own("ipc"))}
+    assert run("linux.namespaces.ipc", data).status == "pass"
+    data["annotations"] = host_facts(ipc=own("ipc") + 1)
+    assert run("linux.namespaces.ipc", data).failures == [
+        f'linux.namespaces: expected "ipc:[{own("ipc") + 1}]", found "ipc:[{own("ipc")}]" '
+        "(ipc is not listed: the runtime's namespace is inherited)"]
+
+
+def test_a_listed_namespace_without_path_must_be_new():
+    data = {"linux": {"namespaces": [{"type": "uts"}]}, "annotations": host_facts(uts=own("uts"))}
+    assert run("linux.namespaces.uts", data).failures == [
+        f'linux.namespaces[0]: expected "a new uts namespace", found "uts:[{own("uts")}]" (the runtime\'s own)']
+    data["annotations"] = host_facts(uts=1)
+    assert run("linux.namespaces.uts", data).status == "pass"
+
+
+def test_a_namespace_given_a_path_must_be_exactly_that_one():
+    entry = {"type": "network", "path": "/run/netns/x"}
+    data = {"linux": {"namespaces": [{"type": "pid"}, entry]},
+            "annotations": {"org.runtimetest.host.nspath.network": str(own("network"))}}
+    assert run("linux.namespaces.network", data).status == "pass"
+    data["annotations"]["org.runtimetest.host.nspath.network"] = "12345"
+    assert run("linux.namespaces.network", data).failures == [
+        f'linux.namespaces[1].path: expected "net:[12345]", found "net:[{own("network")}]" (the namespace at /run/netns/x)']
+
+
+def test_a_path_the_driver_could_not_resolve_is_a_skip_with_its_reason():
+    data = {"linux": {"namespaces": [{"type": "ipc", "path": "/nope"}]},
+            "annotations": {"org.runtimetest.host.nspath.ipc": "cannot stat: No such file or directory"}}
+    result = run("linux.namespaces.ipc", data)
+    assert result.status == "skip" and "cannot stat: No such file or directory" in result.skip_reason
+
+
+def test_without_host_facts_what_cannot_be_seen_is_a_skip():
+    result = run("linux.namespaces.ipc", {"linux": {"namespaces": [{"type": "ipc"}]}})
+    assert result.status == "skip" and "org.runtimetest.host.ns.ipc" in result.skip_reason
+
+
+def test_without_host_facts_the_process_evidence_decides_where_it_can():
+    # This host's user namespace is the initial one: full identity mapping, so undecided;
+    # pytest is not pid 1, so a new pid namespace cannot be confirmed either.
+    assert run("linux.namespaces.user", {"linux": {"namespaces": [{"type": "user"}]}}).status == "skip"
+    assert run("linux.namespaces.pid", {"linux": {"namespaces": [{"type": "pid"}]}}).status == "skip"
+
+
+def test_network_evidence_reads_the_namespaces_device_list(tmp_path):
+    dev = tmp_path / "dev"
+    dev.write_text("Inter-|   Receive\n face |bytes\n    lo: 0 0\n  eth0: 1 2\n")
+    assert namespaces.network_devices(str(dev)) == ["eth0", "lo"]
+
+
+def test_a_type_listed_twice_is_a_failure():
+    data = {"linux": {"namespaces": [{"type": "ipc"}, {"type": "ipc"}]}}
+    assert run("linux.namespaces.ipc", data).failures == [
+        "linux.namespaces: ipc is listed 2 times (the runtime MUST generate an error for duplicated types)"]
+
+
+def test_a_path_of_the_wrong_type_names_the_field():
+    data = {"linux": {"namespaces": [{"type": "ipc", "path": 7}]}}
+    assert run("linux.namespaces.ipc", data).failures == ["linux.namespaces[0].path: spec field should be a string, found 7"]
+
+
+def test_namespace_checks_need_a_linux_spec():
+    assert not _BY_ID["linux.namespaces.pid"].applies_to(Spec({"process": {}}))
+    assert _BY_ID["linux.namespaces.pid"].applies_to(Spec({"linux": {}}))
+
+
+def test_id_mappings_compare_whole_lines_in_any_order():
+    with open("/proc/self/uid_map") as handle:
+        mine = [[int(f) for f in line.split()] for line in handle]
+    data = {"linux": {"uidMappings": [{"containerID": c, "hostID": h, "size": s} for c, h, s in reversed(mine)]}}
+    assert run("linux.uidMappings", data).status == "pass"
+    data = {"linux": {"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}}
+    assert run("linux.uidMappings", data).failures == [
+        f"linux.uidMappings: expected [[0, 1000, 1]], found {mine} (/proc/self/uid_map: containerID hostID size)".replace("'", '"')]
+
+
+def test_time_offsets_file_by_name_or_clock_id(tmp_path):
+    path = tmp_path / "offsets"
+    path.write_text("monotonic 86400 0\nboottime 0 5\n")
+    assert idmap.read_time_offsets(str(path)) == {"monotonic": (86400, 0), "boottime": (0, 5)}
+    path.write_text("1 7 0\n7 0 0\n")
+    assert idmap.read_time_offsets(str(path)) == {"monotonic": (7, 0), "boottime": (0, 0)}
+    assert idmap.read_time_offsets(str(tmp_path / "absent")) is None
+
+
+def test_an_unknown_clock_is_reported():
+    result = run("linux.timeOffsets", {"linux": {"timeOffsets": {"realtime": {"secs": 1}}}})
+    assert result.failures == ["linux.timeOffsets.realtime: not a clock a time namespace offsets (monotonic, boottime)"]

@@ -1,0 +1,38 @@
+"""linux.netDevices in real runc containers, with host devices made for the run.
+
+spec-fixtures/host-netdevices/prepare.sh creates veth devices rtt-nd0..2 with
+addresses; runc 1.1.5 predates netDevices, so createRuntime hooks move them
+the way a runtime would (the 1.3 case itself is a SKIP with runc).
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES, case_passed, requires_root, run_suite
+
+pytestmark = requires_root
+CASES = os.path.join(FIXTURES, "host-netdevices")
+PREPARE = os.path.join(CASES, "prepare.sh")
+NAMES = sorted({f.split(".")[0] for f in os.listdir(CASES) if f.endswith(".json")})
+
+
+@pytest.fixture(scope="module")
+def report(checker_binary, tmp_path_factory):
+    subprocess.run([PREPARE, "up"], check=True, timeout=60)
+    try:
+        yield run_suite(CASES, tmp_path_factory.mktemp("netdevices"), "-j", "1")
+    finally:
+        subprocess.run([PREPARE, "down"], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_case_passes_against_runc(report, name):
+    case_passed(report, name)
+
+
+def test_no_device_is_left_behind(report):
+    subprocess.run([PREPARE, "down"], check=True, timeout=60)
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    assert "rtt-nd" not in links
