@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import subprocess
@@ -51,6 +52,17 @@ def run_suite(cases_dir, tmp_path, *args, runtime="runc", prefix=()):
     data["by_name"] = {case["name"]: case for case in data["cases"]}
     data["console"] = result
     return data
+
+
+@contextlib.contextmanager
+def prepared_host(cases_dir):
+    """The host prepared by cases_dir/prepare.sh (`up`), undone afterwards (`down`), even on failure."""
+    prepare = os.path.join(cases_dir, "prepare.sh")
+    subprocess.run([prepare, "up"], check=True, timeout=60)
+    try:
+        yield
+    finally:
+        subprocess.run([prepare, "down"], check=True, timeout=60)
 
 
 def case_passed(report, name):

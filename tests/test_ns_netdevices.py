@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES, case_passed, requires_root, run_suite
+from conftest import FIXTURES, case_passed, prepared_host, requires_root, run_suite
 
 pytestmark = requires_root
 CASES = os.path.join(FIXTURES, "host-netdevices")
@@ -20,11 +20,8 @@ NAMES = sorted({f.split(".")[0] for f in os.listdir(CASES) if f.endswith(".json"
 
 @pytest.fixture(scope="module")
 def report(checker_binary, tmp_path_factory):
-    subprocess.run([PREPARE, "up"], check=True, timeout=60)
-    try:
+    with prepared_host(CASES):
         yield run_suite(CASES, tmp_path_factory.mktemp("netdevices"), "-j", "1")
-    finally:
-        subprocess.run([PREPARE, "down"], check=True, timeout=60)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -461,26 +461,26 @@ def cpu_burst_is_applied(spec, result, group):
     compare_file(result, "linux.resources.cpu.burst", group, name, spec.int("linux.resources.cpu.burst"))
 
 
+def compare_realtime(spec, result, group, field, name, matches=None):
+    """Real-time bandwidth is a cgroup v1 file, present only with RT group scheduling."""
+    if group.version == 2:
+        result.skip("cgroup v2 has no real-time bandwidth control")
+    if not group.has(name):
+        result.skip(f"this kernel has no real-time group scheduling (no {name})")
+    compare_file(result, field, group, name, spec.int(field), matches)
+
+
 @resource_check("linux.resources.cpu.realtimeRuntime", CPU, "linux.resources.cpu.realtimeRuntime", "cpu")
 def cpu_rt_runtime_is_applied(spec, result, group):
     """cpu.rt_runtime_us is linux.resources.cpu.realtimeRuntime (cgroup v1)."""
-    if group.version == 2:
-        result.skip("cgroup v2 has no real-time bandwidth control")
-    if not group.has("cpu.rt_runtime_us"):
-        result.skip("this kernel has no real-time group scheduling (no cpu.rt_runtime_us)")
-    compare_file(result, "linux.resources.cpu.realtimeRuntime", group, "cpu.rt_runtime_us",
-                 spec.int("linux.resources.cpu.realtimeRuntime"), lambda e, f: shown(f) == e)
+    compare_realtime(spec, result, group, "linux.resources.cpu.realtimeRuntime", "cpu.rt_runtime_us",
+                     lambda e, f: shown(f) == e)
 
 
 @resource_check("linux.resources.cpu.realtimePeriod", CPU, "linux.resources.cpu.realtimePeriod", "cpu")
 def cpu_rt_period_is_applied(spec, result, group):
     """cpu.rt_period_us is linux.resources.cpu.realtimePeriod (cgroup v1)."""
-    if group.version == 2:
-        result.skip("cgroup v2 has no real-time bandwidth control")
-    if not group.has("cpu.rt_period_us"):
-        result.skip("this kernel has no real-time group scheduling (no cpu.rt_period_us)")
-    compare_file(result, "linux.resources.cpu.realtimePeriod", group, "cpu.rt_period_us",
-                 spec.int("linux.resources.cpu.realtimePeriod"))
+    compare_realtime(spec, result, group, "linux.resources.cpu.realtimePeriod", "cpu.rt_period_us")
 
 
 @resource_check("linux.resources.cpu.idle", CPU, "linux.resources.cpu.idle", "cpu")

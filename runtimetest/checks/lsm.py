@@ -90,18 +90,30 @@ def apparmor_profile_is_applied(spec, result):
         result.fail("process.apparmorProfile", expected, found, why=path)
 
 
-@check("process.selinuxLabel", MUST, "config.md#linux-process", needs="process.selinuxLabel")
-def selinux_label_is_applied(spec, result):
-    """The process carries the SELinux label process.selinuxLabel."""
-    expected = spec.str("process.selinuxLabel")
+def selinux_label_asked(spec, result, field):
+    """(label asked for, the process's label) when there is a label to compare.
+
+    An empty label, or not knowing whether SELinux is enabled, is a SKIP; a
+    label asked for on a kernel without SELinux is a failure (the process cannot
+    carry it) and gives (None, None).
+    """
+    expected = spec.str(field)
     active, how, label = selinux_state()
     if not expected:
         result.skip("an empty label asks for none" + ("" if active else f"; SELinux is not enabled here ({how})"))
     if active is None:
         result.skip(f"cannot tell whether SELinux is enabled: {how}")
     if not active:
-        result.fail("process.selinuxLabel", expected, "no SELinux on this kernel", why=f"{how}; {REFUSE}")
-    elif label != expected:
+        result.fail(field, expected, "no SELinux on this kernel", why=f"{how}; {REFUSE}")
+        return None, None
+    return expected, label
+
+
+@check("process.selinuxLabel", MUST, "config.md#linux-process", needs="process.selinuxLabel")
+def selinux_label_is_applied(spec, result):
+    """The process carries the SELinux label process.selinuxLabel."""
+    expected, label = selinux_label_asked(spec, result, "process.selinuxLabel")
+    if expected is not None and label != expected:
         result.fail("process.selinuxLabel", expected, label, why=f"{ATTR}/current")
 
 
@@ -120,14 +132,8 @@ def mount_contexts(spec):
 @check("linux.mountLabel", MUST, "config-linux.md#mount-label", needs="linux.mountLabel")
 def mount_label_is_applied(spec, result):
     """The container's mounts carry the SELinux context linux.mountLabel."""
-    expected = spec.str("linux.mountLabel")
-    active, how, _ = selinux_state()
-    if not expected:
-        result.skip("an empty label asks for none" + ("" if active else f"; SELinux is not enabled here ({how})"))
-    if active is None:
-        result.skip(f"cannot tell whether SELinux is enabled: {how}")
-    if not active:
-        result.fail("linux.mountLabel", expected, "no SELinux on this kernel", why=f"{how}; {REFUSE}")
+    expected, _ = selinux_label_asked(spec, result, "linux.mountLabel")
+    if expected is None:
         return
     seen = 0
     for destination, context in mount_contexts(spec):
