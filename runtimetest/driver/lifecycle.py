@@ -31,6 +31,7 @@ driver's clean-up removes (kill, delete --force) as for any case.
 """
 
 import signal as signals
+import time
 from collections import namedtuple
 
 from ..registry import MUST
@@ -39,6 +40,7 @@ from .outside import outside_check
 OPS = ("create", "start", "state", "kill", "wait", "expect", "delete")
 STATUSES = ("creating", "created", "running", "stopped")
 KILL_WAIT = 10.0  # seconds a killed container process may take to end
+EXEC_GRACE = 1.0  # seconds a process `state` calls running may take to execute the program
 
 Step = namedtuple("Step", "op arg fail unknown line")
 
@@ -286,8 +288,29 @@ class Steps:
             except RuntimeFault:
                 state = None
         pid = state.get("pid") if isinstance(state, dict) else None
-        self.findings.run("lifecycle.state", self._seen(step, result, state=state, cmdline=cmdline(pid)))
+        found = cmdline(pid)
+        if step.arg == "running" and isinstance(state, dict) and state.get("status") == "running":
+            found = self._settled_cmdline(pid, found)
+        self.findings.run("lifecycle.state", self._seen(step, result, state=state, cmdline=found))
         return True
+
+    def _settled_cmdline(self, pid, found):
+        """The command line of a process `state` calls running, given a moment to exec.
+
+        A runtime may answer `running` the instant `start` has released the
+        container process, a moment before that process has executed the
+        program: the race is noted, and only a process that does not get there
+        within EXEC_GRACE is reported.
+        """
+        waited = 0.0
+        while found != self.process_args and waited < EXEC_GRACE and found is not None:
+            time.sleep(0.01)
+            waited += 0.01
+            found = cmdline(pid)
+        if waited and found == self.process_args:
+            self.findings.notes.append(f"lifecycle.state: state said running {waited * 1000:.0f} ms before "
+                                       "the container process had executed process.args")
+        return found
 
     def _kill(self, step):
         result = self.session.kill(step.arg, unknown=step.unknown)

@@ -217,8 +217,9 @@ class CaseRunner:
                 raise Cancelled()
             result.status = TIMEOUT
             result.reason = f"still running after {timeout:g}s: killed"
-            session.kill("KILL")
-            session.wait(KILLED_WAIT)
+            if session.kill("KILL").ok:
+                session.wait(KILLED_WAIT)
+            # else the clean-up's delete --force (and, as a last resort, SIGKILL) ends it
 
     def _steps(self, case, result, session, findings):
         process = session.config.get("process") or {}
