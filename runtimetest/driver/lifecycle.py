@@ -246,6 +246,8 @@ class Steps:
         self.timeout = timeout
         self.process_args = process_args
         self.timed_out = False
+        self.timed_out_at = None
+        self.started = False  # a `start` step succeeded: the program may run
         self.pid_file_pid = None
 
     def run(self, steps):
@@ -274,6 +276,7 @@ class Steps:
 
     def _start(self, step):
         result = self.session.start(unknown=step.unknown)
+        self.started = self.started or (result.ok and not step.unknown)
         self.findings.run("lifecycle.start", self._seen(step, result))
         return True
 
@@ -321,16 +324,23 @@ class Steps:
         return True
 
     def _wait(self, step):
+        if self.session.exit is None and not self.started and self.session.pid is None:
+            return False  # nothing was created to wait for: the failed steps say why
         if self.session.wait(self.timeout) is None:
-            self.timed_out = True
+            self.timed_out, self.timed_out_at = True, step
             return False
         return True
 
     def _expect(self, step):
-        if not self.session.wait_for_line(step.arg, self.timeout):
-            self.timed_out = True
-            return False
-        return True
+        if not self.started:
+            return False  # the program was never started: the failed steps say why
+        if self.session.wait_for_line(step.arg, self.timeout):
+            return True
+        # Ended without printing it (the stdout comparison shows what it did print),
+        # or still running without it: the case's timeout.
+        if self.session.exit is None:
+            self.timed_out, self.timed_out_at = True, step
+        return False
 
     def _delete(self, step):
         result = self.session.delete(unknown=step.unknown)

@@ -13,7 +13,6 @@ Either way, hooks in hook mode are checked after the container is deleted
 container's stderr when it is compared with NAME.err.
 """
 
-import os
 import re
 import tempfile
 import threading
@@ -228,8 +227,10 @@ class CaseRunner:
         if self.cancelled.is_set():
             raise Cancelled()
         if steps.timed_out:
+            from .lifecycle import describe
+
             result.status = TIMEOUT
-            result.reason = f"still running after {steps.timeout:g}s at a `wait` step: killed"
+            result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"
 
     def _compare(self, case, result):
         problems = []

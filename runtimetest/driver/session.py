@@ -233,8 +233,8 @@ class Session:
 
     def _end_process(self):
         """The container process, if the runtime left it running, is ended here."""
-        pid = self.pid
-        if pid is None or not self.runtime.host_process:
+        pid = self.pid  # the container process, or runsc's sandbox: either way ours to end
+        if pid is None:
             return
         if parent_of(pid) != os.getpid() or start_time(pid) != self.pid_started:
             # Gone (or not ours any more): its status, if it was ours, is with the reaper.
