@@ -218,3 +218,20 @@ def test_clean_leaves_the_records_of_live_drivers_alone(fake):
     finally:
         stop(driver)
     assert fake.leftovers() == NOTHING
+
+
+def test_every_report_is_written_and_the_cases_can_be_listed(fake, tmp_path):
+    fake.case("passes", desc="a case that passes")
+    fake.case("fails", args=["/runtimetest", "--exit", "4"])
+    fake.case("broken", lifecycle="explode\n")
+    tap, junit = tmp_path / "report.tap", tmp_path / "report.xml"
+    run = fake.run("--tap", str(tap), "--junit", str(junit))
+    assert run.stdout.splitlines()[-1] == "1 passed, 2 failed, 0 skipped"
+    assert tap.read_text().splitlines()[:3] == ["TAP version 13", "1..3", "not ok 1 - broken"]
+    assert "<testsuite " in junit.read_text() and 'failures="1" errors="1"' in junit.read_text()
+    listed = fake.run("--list", "-k", "ail")
+    assert listed.stdout.splitlines() == ["fails", "1 case(s)"] and listed.returncode == 0
+    everything = fake.run("--list")
+    assert "passes  a case that passes" in everything.stdout
+    assert "broken  ERROR " in everything.stdout and "broken.lifecycle: line 1: unknown step" in everything.stdout
+    assert fake.leftovers() == NOTHING

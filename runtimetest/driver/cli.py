@@ -32,7 +32,7 @@ def parser():
     suite.add_argument("--runtime", default="runc",
                        help="runc, crun, runsc, another name on PATH, or a path (default runc)")
     suite.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
-                       help="extra global flag for the runtime (repeatable)")
+                       help="extra global flag for the runtime, e.g. --runtime-arg=--debug (repeatable)")
     suite.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None,
                        help="whose quirks the runtime has, when its file name does not say")
     suite.add_argument("-k", dest="patterns", action="append", default=[], metavar="PATTERN",
@@ -172,7 +172,7 @@ def run_suite(options):
     not_run = sorted({c.name for c in cases} - {r.name for r in results})
     write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run)
     if stray:
-        printer.write(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
+        printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
     printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left)
     if not options.keep_logs:
         shutil.rmtree(work_root, ignore_errors=True)

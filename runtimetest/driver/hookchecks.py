@@ -329,11 +329,15 @@ def hook_runs_in_its_namespace(seen, result):
         return
     if not context.host_process:
         result.skip("the runtime's container process is not a host process: no namespaces to compare")
-    mine = (record.get("namespaces") or {}).get("mnt")
+    namespaces = record.get("namespaces") or {}
+    inside = planned.point in RUNS_IN_CONTAINER
+    if not inside and namespaces.get("pid") != context.driver_pid_ns:
+        result.fail(planned.field, "the runtime pid namespace", namespaces.get("pid"),
+                    why=f"the runtime's is {context.driver_pid_ns}")
     container = context.namespaces.get("mnt")
     if container is None:
-        result.skip("the container process's mount namespace was not seen")
-    inside = planned.point in RUNS_IN_CONTAINER
+        result.skip("the container process's mount namespace was not seen (it was never created)")
+    mine = namespaces.get("mnt")
     if inside and mine != container:
         result.fail(planned.field, "the container mount namespace", mine, why=f"the container's is {container}")
     # Once deleted, the container's namespaces are gone and their numbers free for
@@ -341,9 +345,6 @@ def hook_runs_in_its_namespace(seen, result):
     during_delete = context.operation_at(record.get("started", -1.0)) == "delete"
     if not inside and not during_delete and "mount" in context.new_namespaces and mine == container:
         result.fail(planned.field, "the runtime mount namespace", mine, why="that is the container's")
-    pid_ns = (record.get("namespaces") or {}).get("pid")
-    if not inside and pid_ns != context.driver_pid_ns:
-        result.fail(planned.field, "the runtime pid namespace", pid_ns, why=f"the runtime's is {context.driver_pid_ns}")
 
 
 @outside_check("hooks.when", MUST, "runtime.md#lifecycle")

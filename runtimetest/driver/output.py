@@ -54,10 +54,27 @@ class Printer:
         self.started = time.monotonic()
         self._lock = threading.Lock()
         self._bar_shown = False
+        self._stopped = threading.Event()
+        if self.tty:
+            # Redraw once a second, so the elapsed time moves while cases run.
+            threading.Thread(target=self._tick, name="progress", daemon=True).start()
+
+    def _tick(self):
+        while not self._stopped.wait(1.0):
+            with self._lock:
+                if self._bar_shown:
+                    self._draw_bar()
 
     def write(self, text):
         self.out.write(text + "\n")
         self.out.flush()
+
+    def note(self, text):
+        """A line outside the per-case flow (kept clear of the progress bar)."""
+        with self._lock:
+            self._clear_bar()
+            self.write(text)
+            self._draw_bar()
 
     def header(self, runtime, cases_dir, jobs):
         self.write(f"runtimetest: {self.total} case(s) from {cases_dir} with {runtime.name} "
@@ -145,6 +162,7 @@ class Printer:
 
     # -- at the end -----------------------------------------------------------------
     def summary(self, results, total, interrupted=None, wall=None, left=()):
+        self._stopped.set()
         with self._lock:
             self._clear_bar()
             for line in summary_lines(results, total, interrupted, wall, left):

@@ -89,7 +89,8 @@ COMMANDS = ("create", "start", "state", "kill", "delete", "wait", "list", "--ver
 
 
 class ExitWatch:
-    """Waits for a container process that is the driver's child (runc, crun)."""
+    """Waits for the process --pid-file names, re-parented to the driver as its
+    subreaper: runc's and crun's container process, runsc's sandbox."""
 
     def __init__(self, children, pid, since):
         self.children = children
@@ -174,7 +175,7 @@ class Runtime:
     def watch(self, cid, pid, since, log):
         """Something whose `wait(timeout, cancel)` gives the container process's Exit.
 
-        runc-like runtimes leave the container process to the driver (as
+        The runtimes here all leave the process of --pid-file to the driver (as
         subreaper), so its own exit status is waited for directly.
         """
         return ExitWatch(self.children, pid, since)
