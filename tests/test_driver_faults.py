@@ -47,12 +47,14 @@ def test_a_hanging_command_is_a_bounded_runtime_fault(fake, fault):
 
 
 @pytest.mark.parametrize("fault, step", [("hang-state", "state created"), ("hang-kill", "kill KILL")])
-def test_a_hanging_state_or_kill_fails_its_step_and_is_cleaned_up(fake, fault, step):
-    fake.case("steps", lifecycle=["create", step], exit="SIGKILL")
+def test_a_hanging_state_or_kill_is_a_runtime_fault_and_is_cleaned_up(fake, fault, step):
+    fake.case("steps", lifecycle=["create", step, "start"], exit="SIGKILL")
     fake.run(faults=[fault])
     results, _ = fake.results()
     case = results["steps"]
-    assert case["status"] == "fail"
+    assert case["status"] == "error" and case["reason"].startswith("runtime fault: "), case
+    assert case["reason"].endswith("did not finish in 2s (killed)")
+    assert [c["op"] for c in case["commands"]][:2] == ["create", step.split()[0]]  # no step after the hang
     assert any("did not finish in 2s" in line for line in case["outside_failures"]), case["outside_failures"]
     assert fake.leftovers() == NOTHING
 

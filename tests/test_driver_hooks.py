@@ -118,3 +118,13 @@ def test_prepare_points_hooks_at_the_bundle_and_mounts_the_records_for_container
         assert document["mounts"] == [{"destination": "/.runtimetest-hooks", "type": "bind", "source": records_dir,
                                        "options": ["rbind", "rw"]}]
     assert os.path.isdir(bundle.rootfs + "/.runtimetest-hooks")
+
+
+def test_prepare_changes_a_config_that_is_also_the_spec_once(tmp_path):
+    config = {"root": {"path": "rootfs"}, "mounts": [], "hooks": {"createContainer": [hook("cc")]}}
+    checker = tmp_path / "checker"
+    checker.write_text("")
+    bundle = write_bundle(config, config, str(checker), parent=str(tmp_path))
+    hookchecks.prepare(config, config, bundle)
+    assert config["hooks"]["createContainer"][0]["args"].count("--record") == 1
+    assert len(config["mounts"]) == 1

@@ -146,7 +146,8 @@ def prepare(config, spec, bundle):
     os.makedirs(records, exist_ok=True)
     os.chmod(records, 0o777)
     in_container = False
-    for document in (config, spec):
+    documents = [config] if spec is config else [config, spec]  # one object without NAME.spec.json
+    for document in documents:
         for point, entries in hooks_of(document).items():
             for hook in entries if isinstance(entries, list) else []:
                 if not isinstance(hook, dict):
@@ -161,7 +162,7 @@ def prepare(config, spec, bundle):
         os.makedirs(bundle.rootfs + RECORDS_IN_CONTAINER, exist_ok=True)
         mount = {"destination": RECORDS_IN_CONTAINER, "type": "bind", "source": records,
                  "options": ["rbind", "rw"]}
-        for document in (config, spec):
+        for document in documents:
             if isinstance(document.get("mounts"), list):
                 document["mounts"].append(dict(mount))
     return records

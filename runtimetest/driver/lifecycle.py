@@ -252,8 +252,13 @@ class Steps:
 
     def run(self, steps):
         for step in steps:
-            if not getattr(self, "_" + step.op)(step):
+            carry_on = getattr(self, "_" + step.op)(step)
+            if self.hung() or not carry_on:
                 return  # later steps make no sense
+
+    def hung(self):
+        """The first runtime command that did not finish in time (a runtime fault), or None."""
+        return next((e.result for e in self.session.events if e.result.timed_out), None)
 
     def _seen(self, step, result, **facts):
         return Seen(step, result, cid=self.session.cid, bundle=self.session.bundle.path,

@@ -187,7 +187,7 @@ class CaseRunner:
         hooks_fail = hookchecks.any_hook_fails(spec)
         created = session.create()
         if not created.ok:
-            if hooks_fail:
+            if hooks_fail and not created.timed_out:
                 return self._stopped_by_hooks(result)
             result.status = ERROR
             result.reason = f"runtime fault: {created.describe()}{self._log_tail(session)}"
@@ -195,7 +195,7 @@ class CaseRunner:
         session.follow(session.read_pid_file())
         started = session.start()
         if not started.ok:
-            if hooks_fail:
+            if hooks_fail and not started.timed_out:
                 return self._stopped_by_hooks(result)
             result.status = ERROR
             result.reason = f"runtime fault: {started.describe()}{self._log_tail(session)}"
@@ -226,6 +226,9 @@ class CaseRunner:
         steps.run(case.lifecycle)
         if self.cancelled.is_set():
             raise Cancelled()
+        hung = steps.hung()
+        if hung is not None:
+            result.status, result.reason = ERROR, f"runtime fault: {hung.describe()}"
         if steps.timed_out:
             from .lifecycle import describe
 
