@@ -1,13 +1,16 @@
 # runtimetest: every target installs what it needs (Debian packages, a venv,
 # the static checker) and is safe to run again.
 #
-#   make conformance [RUNTIME=runc]   run spec-fixtures/ against a runtime
+#   make conformance [RUNTIME=runc|crun|runsc|PATH] [JOBS=N] [CONFORMANCE_ARGS="--junit FILE ..."]
+#                                     run spec-fixtures/ against a runtime; fails
+#                                     when the runtime fails a case
 #   make test                         the project's tests (unit + real containers)
 #   make bench                        start-up cost of the checker vs a static no-op
 #   make static                       build/runtimetest, the static checker
 
 RUNTIME ?= runc
 JOBS ?=
+CONFORMANCE_ARGS ?=
 PYTHON_FOR_VENV ?= /usr/bin/python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -50,7 +53,7 @@ $(CHECKER): $(VENV)/.stamp $(CHECKER_SOURCES)
 	build/freeze.sh $(PY) $(CHECKER)
 
 conformance: $(CHECKER)
-	$(VENV)/bin/runtimetest suite --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) spec-fixtures
+	$(VENV)/bin/runtimetest suite --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) $(CONFORMANCE_ARGS) spec-fixtures
 
 test: $(CHECKER)
 	$(PY) -m pytest -q

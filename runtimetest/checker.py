@@ -158,7 +158,16 @@ def main(argv=None):
     return 0
 
 
+# The binary's helper modes (runtimetest/hooks.py): imported only when asked for,
+# so the checker's own start-up imports nothing more.
+HELPER_MODES = ("--hook", "--await-signal")
+
+
 def entry():
+    if len(sys.argv) > 1 and sys.argv[1] in HELPER_MODES:
+        from .hooks import main as helper_main
+
+        sys.exit(helper_main(sys.argv[1:]))
     try:
         code = main()
     except BrokenPipeError:

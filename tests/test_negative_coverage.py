@@ -11,7 +11,10 @@ from conftest import FIXTURES, runtimetest
 
 
 def listed_checks():
-    return [line.split("\t")[0] for line in runtimetest("--list").stdout.splitlines()]
+    """The checker's checks and the driver's own (lifecycle and hooks, checked from outside)."""
+    inside = runtimetest("--list").stdout.splitlines()
+    outside = runtimetest("suite", "--list-checks").stdout.splitlines()
+    return [line.split("\t")[0] for line in inside + outside]
 
 
 def expected_failure_lines():

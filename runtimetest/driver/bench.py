@@ -31,12 +31,13 @@ def find_busybox():
     raise RuntimeFault("no static busybox for the floor (Debian: busybox-static)")
 
 
-def run_once(runtime, bundle, cid, work, cgroups_path):
+def run_once(runtime, bundle, cid, work, config):
     log = os.path.join(work, "runtime.log")
     pid_file = os.path.join(work, f"{cid}.pid")
+    watch = None
     with open(os.devnull, "rb") as stdin, open(os.devnull, "wb") as out:
         started = time.monotonic()
-        created = runtime.create(cid, bundle.path, pid_file, stdin, out, out, log)
+        created = runtime.create(cid, bundle.path, pid_file, stdin, out, out, log, config)
         try:
             if not created.ok:
                 raise RuntimeFault(created.describe())
@@ -45,13 +46,18 @@ def run_once(runtime, bundle, cid, work, cgroups_path):
                 pid = int(handle.read())
             if not runtime.start(cid, log).ok:
                 raise RuntimeFault(f"`start {cid}` failed")
-            exit = runtime.wait_for_exit(pid, started, 60, log)
+            watch = runtime.watch(cid, pid, started, log)
+            exit = watch.wait(60)
             wall = time.monotonic() - started
             if exit is None or exit.code != 0:
                 raise RuntimeFault(f"{cid}: {exit.describe() if exit else 'did not exit in 60s'}")
-            return wall, exit.peak_rss_kib / 1024, cgroups.peak_memory(cgroups_path)
+            rss = exit.peak_rss_kib / 1024 if exit.peak_rss_kib is not None else None
+            return wall, rss, cgroups.peak_memory(config["linux"]["cgroupsPath"])
         finally:
             runtime.delete(cid, log, force=True)
+            if watch is not None:
+                watch.close()
+            runtime.forget(cid)
 
 
 def measure(runtime, checker, runs, out):
@@ -70,7 +76,7 @@ def measure(runtime, checker, runs, out):
         for run in range(runs):
             for label, (bundle, config) in bundles.items():
                 cid = f"rtt-bench-{label.split()[0]}-{os.getpid()}-{run}"
-                samples[label].append(run_once(runtime, bundle, cid, work, config["linux"]["cgroupsPath"]))
+                samples[label].append(run_once(runtime, bundle, cid, work, config))
         report(samples, runs, runtime, out)
     finally:
         for bundle, _ in bundles.values():
@@ -83,7 +89,7 @@ def report(samples, runs, runtime, out):
     medians = {}
     for label, values in samples.items():
         walls = [wall for wall, _, _ in values]
-        rss = [peak for _, peak, _ in values]
+        rss = [peak for _, peak, _ in values if peak is not None] or [float("nan")]
         memory = [m for _, _, m in values if m is not None]
         medians[label] = (statistics.median(walls), statistics.median(rss),
                           statistics.median(memory) if memory else None)

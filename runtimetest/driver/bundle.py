@@ -59,6 +59,11 @@ class Bundle:
     def remove(self):
         shutil.rmtree(self.path, ignore_errors=True)
 
+    def write_config(self, config):
+        """(Re)write config.json, what the runtime reads."""
+        with open(self.config_path, "w") as handle:
+            json.dump(config, handle, indent=1)
+
     def write_spec(self, spec):
         """(Re)write the spec the checker reads, /spec.json in the rootfs."""
         path = self.rootfs + SPEC_IN_ROOTFS
@@ -90,8 +95,7 @@ def write_bundle(config, spec, checker, parent=None, extra_files=()):
         for source, inside in extra_files:
             install_file(source, bundle.rootfs + inside, 0o755)
         bundle.write_spec(spec)
-        with open(bundle.config_path, "w") as handle:
-            json.dump(config, handle, indent=1)
+        bundle.write_config(config)
     except BaseException:
         bundle.remove()
         raise

@@ -6,9 +6,12 @@
     NAME.out        expected stdout, byte-exact
     NAME.in         bytes piped to the container's stdin
     NAME.args       process args, one per line (default: the checker)
-    NAME.exit       expected exit status (default 0)
+    NAME.exit       expected exit status (default 0), or a signal name (SIGKILL)
+                    the process must die of
     NAME.timeout    seconds before the container is killed
     NAME.desc       one line shown with the result
+    NAME.lifecycle  steps the driver performs instead of create, start, wait,
+                    delete, each checked from outside (see lifecycle.py)
 
 A case whose files cannot be read becomes a `BrokenCase` naming the file and the
 problem; it is reported as failed and the other cases still run.
@@ -19,7 +22,8 @@ import json
 import os
 import re
 
-SUFFIXES = (".spec.json", ".json", ".err", ".out", ".in", ".args", ".exit", ".timeout", ".desc")
+SUFFIXES = (".spec.json", ".json", ".err", ".out", ".in", ".args", ".exit", ".timeout", ".desc",
+            ".lifecycle")
 REGEX_PREFIX = "re:"
 
 
@@ -38,8 +42,10 @@ class Case:
         self.stdin = None
         self.args = None
         self.expected_exit = 0
+        self.expected_signal = None  # a signal number when NAME.exit names a signal
         self.timeout = None
         self.desc = ""
+        self.lifecycle = None  # steps from NAME.lifecycle
 
     def path(self, suffix):
         return os.path.join(self.directory, self.name + suffix)
@@ -54,6 +60,7 @@ class BrokenCase:
         self.reason = reason
         self.desc = ""
         self.timeout = None
+        self.lifecycle = None
 
 
 def split_name(filename):
@@ -117,6 +124,19 @@ def _read_int(path, what):
         raise CaseError(f"{path}: {what} should be an integer, found {text!r}") from None
 
 
+def _read_exit(path):
+    """(exit code, None) or (None, signal number) from NAME.exit."""
+    import signal
+
+    text = _read_text(path).strip()
+    if text.upper().startswith("SIG"):
+        try:
+            return None, signal.Signals[text.upper()].value
+        except KeyError:
+            raise CaseError(f"{path}: no such signal {text!r}") from None
+    return _read_int(path, "exit status"), None
+
+
 def _read_timeout(path):
     text = _read_text(path).strip()
     try:
@@ -146,9 +166,16 @@ def load_case(name, directory, suffixes):
         if not case.args:
             raise CaseError(f"{case.path('.args')}: empty (give at least the program)")
     if ".exit" in suffixes:
-        case.expected_exit = _read_int(case.path(".exit"), "exit status")
+        case.expected_exit, case.expected_signal = _read_exit(case.path(".exit"))
     if ".timeout" in suffixes:
         case.timeout = _read_timeout(case.path(".timeout"))
+    if ".lifecycle" in suffixes:
+        from .lifecycle import StepError, parse_steps
+
+        try:
+            case.lifecycle = parse_steps(_read_text(case.path(".lifecycle")))
+        except StepError as error:
+            raise CaseError(f"{case.path('.lifecycle')}: {error}") from None
     if ".desc" in suffixes:
         lines = _lines(_read_text(case.path(".desc")))
         case.desc = lines[0].strip() if lines else ""

@@ -10,6 +10,25 @@ def is_unified(root=CGROUP_ROOT):
     return os.path.exists(os.path.join(root, "cgroup.controllers"))
 
 
+def mode(mounts="/proc/self/mounts"):
+    """How this host mounts cgroups: "unified" (v2 only), "hybrid" (v1 controllers
+    plus a cgroup2 at /sys/fs/cgroup/unified) or "legacy" (v1 only)."""
+    types = {}
+    try:
+        with open(mounts) as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) >= 3:
+                    types[fields[1]] = fields[2]
+    except OSError:
+        return "unified" if is_unified() else "legacy"
+    if types.get(CGROUP_ROOT) == "cgroup2":
+        return "unified"
+    if types.get(CGROUP_ROOT + "/unified") == "cgroup2":
+        return "hybrid"
+    return "legacy"
+
+
 def _read_int(path):
     try:
         with open(path) as handle:

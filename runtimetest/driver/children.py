@@ -15,6 +15,8 @@ import subprocess
 import threading
 import time
 
+POLL = 0.1  # seconds between looks at a cancel flag while waiting
+
 
 class Exit:
     """How a process ended: an exit code or a signal, and its resource usage."""
@@ -25,18 +27,31 @@ class Exit:
         self.code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
         self.signal = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
 
+    @classmethod
+    def reported(cls, code=None, sig=None):
+        """An Exit the runtime reported (no wait status of our own, no rusage)."""
+        status = (code & 0xFF) << 8 if sig is None else sig & 0x7F
+        return cls(status, None)
+
     @property
     def peak_rss_kib(self):
         return self.rusage.ru_maxrss if self.rusage is not None else None
 
+    def ended_by(self, signo):
+        """True when the process died of `signo`, or exited 128+signo as shells report it."""
+        return self.signal == signo or self.code == 128 + signo
+
     def describe(self):
         if self.code is not None:
             return f"exit {self.code}"
-        try:
-            name = signal.Signals(self.signal).name
-        except ValueError:
-            name = f"signal {self.signal}"
-        return f"killed by {name}"
+        return f"killed by {signal_name(self.signal)}"
+
+
+def signal_name(signo):
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return f"signal {signo}"
 
 
 def set_child_subreaper():
@@ -85,8 +100,9 @@ class Children:
         """Tell the reaper a process may have been re-parented to us."""
         self._children_may_exist.set()
 
-    def wait(self, pid, timeout=None, since=0.0):
-        """The Exit of pid, or None when it has not ended within `timeout` seconds.
+    def wait(self, pid, timeout=None, since=0.0, cancel=None):
+        """The Exit of pid, or None when it has not ended within `timeout` seconds
+        (or as soon as the `cancel` event is set).
 
         `since` (time.monotonic) ignores an earlier process that had the same pid.
         """
@@ -100,7 +116,66 @@ class Children:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
-                self._changed.wait(1.0 if remaining is None else min(remaining, 1.0))
+                if cancel is not None and cancel.is_set():
+                    return None
+                slice_ = 1.0 if cancel is None else POLL
+                self._changed.wait(slice_ if remaining is None else min(remaining, slice_))
+
+    def strays(self):
+        """Pids of live processes whose parent is the driver (spawned or adopted)."""
+        me = os.getpid()
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and parent_of(int(entry)) == me and not is_zombie(int(entry)):
+                found.append(int(entry))
+        return found
+
+    def kill_strays(self, timeout=5.0):
+        """SIGKILL every process still parented to the driver and reap it.
+
+        Used at the very end of a run: whatever a runtime left behind (a crashed
+        runtime's container process, a hook's orphan) is the driver's to end.
+        Returns the pids killed.
+        """
+        killed = []
+        for pid in self.strays():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + timeout
+        self.adopted()
+        while killed and time.monotonic() < deadline and self.strays():
+            time.sleep(0.05)
+        return killed
+
+
+def _stat_fields(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def parent_of(pid):
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def is_zombie(pid):
+    fields = _stat_fields(pid)
+    return fields is None or fields[0] in ("Z", "X")
+
+
+def start_time(pid):
+    """Clock ticks after boot at which pid started (tells a reused pid apart), or None."""
+    fields = _stat_fields(pid)
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
+        return None
 
 
 def kill_group(pid, sig=signal.SIGKILL):

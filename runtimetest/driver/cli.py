@@ -1,15 +1,17 @@
-"""`runtimetest suite` and `runtimetest clean`: the host side of runtimetest."""
+"""`runtimetest suite`, `runtimetest clean` and `runtimetest bench`: the host side."""
 
 import argparse
 import os
+import shutil
 import signal
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import hostfacts, output, record, reports
-from .cases import CaseError, discover
+from .cases import BrokenCase, CaseError, discover
 from .children import Children
 from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
 from .runtime import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
@@ -27,9 +29,12 @@ def parser():
     suite.add_argument("cases_dir", nargs="?", default=None,
                        help=f"the case directory (default: {os.path.relpath(DEFAULT_CASES)})")
     suite.add_argument("case_names", nargs="*", metavar="CASE", help="run only these cases")
-    suite.add_argument("--runtime", default="runc", help="runtime name on PATH, or a path (default runc)")
+    suite.add_argument("--runtime", default="runc",
+                       help="runc, crun, runsc, another name on PATH, or a path (default runc)")
     suite.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
-                       help="extra global flag for the runtime (repeatable)")
+                       help="extra global flag for the runtime, e.g. --runtime-arg=--debug (repeatable)")
+    suite.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None,
+                       help="whose quirks the runtime has, when its file name does not say")
     suite.add_argument("-k", dest="patterns", action="append", default=[], metavar="PATTERN",
                        help="run only cases whose name contains PATTERN (or matches it as a glob)")
     suite.add_argument("-j", dest="jobs", type=int, default=os.cpu_count() or 1,
@@ -41,6 +46,11 @@ def parser():
     suite.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER),
                        help="the static checker binary (default: build/runtimetest)")
     suite.add_argument("--json", metavar="FILE", help="write a JSON report of every case")
+    suite.add_argument("--tap", metavar="FILE", help="write a TAP 13 report, one test per case")
+    suite.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    suite.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    suite.add_argument("--list-checks", action="store_true",
+                       help="list the checks the driver makes from outside (lifecycle, hooks) and exit")
     suite.add_argument("--keep-logs", metavar="DIR", default=None,
                        help="keep each case's runtime log and stdio under DIR")
     suite.add_argument("--state-dir", default=record.default_state_dir(),
@@ -80,16 +90,22 @@ def run_bench(options):
 
 
 def run_clean(options):
-    def run_runtime(argv):
-        import subprocess
+    children = Children()
 
+    def make_runtime(description):
+        if isinstance(description, list):  # the first record format: the runtime's argv
+            description = {"program": description[0], "extra_args": description[1:]} if description else None
+        if not isinstance(description, dict) or not description.get("program"):
+            return None
         try:
-            subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=DEFAULT_COMMAND_TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+            return resolve(description["program"], children, description.get("extra_args") or [],
+                           adapter=description.get("adapter"))
+        except RuntimeFault as error:
+            sys.stdout.write(f"clean: {error}\n")
+            return None
 
-    removed = record.clean(options.state_dir, run_runtime, sys.stdout)
+    removed = record.clean(options.state_dir, make_runtime, sys.stdout)
+    children.kill_strays()
     print(f"clean: {removed} container(s) removed")
     return 0
 
@@ -99,67 +115,126 @@ def _usage_error(message):
     return 2
 
 
+def list_cases(cases, out):
+    width = max(len(case.name) for case in cases)
+    for case in cases:
+        if isinstance(case, BrokenCase):
+            out.write(f"{case.name.ljust(width)}  ERROR {case.reason}\n")
+        else:
+            kind = " [lifecycle]" if case.lifecycle else ""
+            out.write(f"{case.name.ljust(width)}  {case.desc}{kind}\n".rstrip() + "\n")
+    out.write(f"{len(cases)} case(s)\n")
+
+
 def run_suite(options):
+    if options.list_checks:
+        from .outside import list_checks
+
+        list_checks(sys.stdout)
+        return 0
     cases_dir = options.cases_dir or DEFAULT_CASES
-    if not os.path.isfile(options.checker):
-        return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
-    if options.jobs < 1:
-        return _usage_error("-j must be at least 1")
     try:
         cases = discover(cases_dir, options.patterns, options.case_names)
     except CaseError as error:
         return _usage_error(str(error))
     if not cases:
         return _usage_error(f"no case in {cases_dir} matches")
+    if options.list:
+        list_cases(cases, sys.stdout)
+        return 0
+    if not os.path.isfile(options.checker):
+        return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
+    if options.jobs < 1:
+        return _usage_error("-j must be at least 1")
 
     children = Children()
     try:
-        runtime = resolve(options.runtime, children, options.runtime_arg, options.command_timeout)
+        runtime = resolve(options.runtime, children, options.runtime_arg, options.command_timeout,
+                          adapter=options.adapter)
     except RuntimeFault as error:
         return _usage_error(str(error))
 
     work_root = options.keep_logs or tempfile.mkdtemp(prefix="runtimetest-run-")
     os.makedirs(work_root, exist_ok=True)
-    live = record.Record(options.state_dir, [runtime.program] + runtime.extra_args, work_root)
+    live = record.Record(options.state_dir, runtime.describe(), work_root)
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
                         default_timeout=options.timeout, record=live, annotate=hostfacts.annotate)
     printer = output.Printer(sys.stdout, len(cases))
-    printer.header(runtime, cases_dir)
     interrupted = _on_signals_cancel(runner)
+    started = time.monotonic()
+    results = run_cases(cases, runner, printer, options.jobs, runtime, cases_dir)
+    wall = time.monotonic() - started
+
+    stray = children.kill_strays()
+    left = live.left()
+    live.close()
+    signum = interrupted.get("signal")
+    not_run = sorted({c.name for c in cases} - {r.name for r in results})
+    write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run)
+    if stray:
+        printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
+    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left)
+    if not options.keep_logs:
+        shutil.rmtree(work_root, ignore_errors=True)
+    if signum:
+        return 128 + signum
+    return 1 if any(r.failed for r in results) or len(results) < len(cases) or left else 0
+
+
+def run_cases(cases, runner, printer, jobs, runtime, cases_dir):
+    """Run the cases, `jobs` at once; finished results in finishing order."""
+    printer.header(runtime, cases_dir, jobs)
     results = []
     lock = threading.Lock()
 
     def run_one(case):
         if runner.cancelled.is_set():
             return None  # interrupted: counted as not run
-        result = runner.run(case)
+        printer.case_started(case.name)
+        try:
+            result = runner.run(case)
+        except Exception as error:  # a driver bug must not lose the other cases
+            from .runner import ERROR, CaseResult
+
+            result = CaseResult(case)
+            result.status, result.reason = ERROR, f"driver error: {type(error).__name__}: {error}"
         with lock:
             results.append(result)
-            printer.case(result)
+        printer.case(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-        for case in cases:
-            pool.submit(run_one, case)
-    if options.json:
-        reports.write_json(options.json, results, len(cases), runtime, cases_dir, interrupted.get("signal"))
-    printer.summary(results, total=len(cases), interrupted=interrupted.get("signal"))
-    live.close()
-    if not options.keep_logs:
-        import shutil
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(run_one, case) for case in cases]
+        for future in futures:
+            while not future.done():
+                time.sleep(0.1)  # stay responsive to signals in the main thread
+    return results
 
-        shutil.rmtree(work_root, ignore_errors=True)
-    if interrupted.get("signal"):
-        return 128 + interrupted["signal"]
-    return 1 if any(r.failed for r in results) or len(results) < len(cases) else 0
+
+def write_reports(options, results, total, runtime, cases_dir, signum, wall, not_run):
+    for path, write in ((options.json, lambda p: reports.write_json(
+                            p, results, total, runtime, cases_dir, signum, wall, options.jobs, not_run)),
+                        (options.tap, lambda p: reports.write_tap(p, results, signum)),
+                        (options.junit, lambda p: reports.write_junit(p, results, runtime, not_run, wall, signum))):
+        if path:
+            try:
+                write(path)
+            except OSError as error:
+                sys.stderr.write(f"runtimetest suite: cannot write {path}: {error.strerror}\n")
 
 
 def _on_signals_cancel(runner):
-    """SIGINT/SIGTERM: stop starting cases, let running ones clean up, still report."""
+    """SIGINT/SIGTERM: stop starting cases, running ones clean up at once, still report.
+
+    A second signal makes the clean-up hurry: each runtime command it runs is then
+    bounded by a few seconds.
+    """
     state = {}
 
     def cancel(signum, frame):
-        state["signal"] = signum
+        if runner.cancelled.is_set():
+            runner.hurry.set()
+        state.setdefault("signal", signum)
         runner.cancelled.set()
 
     signal.signal(signal.SIGINT, cancel)

@@ -10,6 +10,13 @@ import re
 from .cases import REGEX_PREFIX
 
 WINDOW = 36  # characters of context shown each side of the first difference
+# A failure line of the checker (report.failure_line) or of the driver's outside
+# checks: `<check id>: <message> [<LEVEL> <section>]`. No TAP line has this form.
+FAILURE_LINE = re.compile(r"[a-z][A-Za-z0-9_.-]*: .* \[(MUST|SHOULD|MAY) [^\s\]]+\]")
+
+
+def is_failure_line(text):
+    return FAILURE_LINE.fullmatch(text) is not None
 
 
 def escape(data):

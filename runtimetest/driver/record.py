@@ -2,14 +2,20 @@
 
 If the driver is killed outright (SIGKILL), `runtimetest clean` reads the
 records of drivers that are no longer running and removes what they left:
-it kills and deletes each container with the runtime that made it and removes
-each bundle and work directory.
+it kills and deletes each container with the runtime (and adapter) that made
+it, ends the container process if the runtime could not (its pid and start
+time are recorded, so a reused pid is never touched), and removes each bundle
+and work directory. A container the runtime would not delete stays in the
+record, so that `clean` can be run again.
 """
 
 import json
 import os
 import shutil
+import signal
 import threading
+
+from .children import start_time
 
 
 def default_state_dir():
@@ -19,12 +25,13 @@ def default_state_dir():
 
 
 class Record:
-    def __init__(self, state_dir, runtime_argv, work_root):
+    def __init__(self, state_dir, runtime, work_root):
+        """`runtime` is what Runtime.describe() returns: adapter, program, extra args."""
         os.makedirs(state_dir, mode=0o700, exist_ok=True)
         self.path = os.path.join(state_dir, f"driver-{os.getpid()}.json")
         self._lock = threading.Lock()
-        self._data = {"pid": os.getpid(), "start": process_start_time(os.getpid()),
-                      "runtime": runtime_argv, "work": work_root, "containers": {}}
+        self._data = {"pid": os.getpid(), "start": start_time(os.getpid()),
+                      "runtime": runtime, "work": work_root, "containers": {}}
         self._write()
 
     def _write(self):
@@ -33,36 +40,47 @@ class Record:
             json.dump(self._data, handle)
         os.replace(temporary, self.path)
 
-    def add(self, cid, bundle):
+    def add(self, cid, bundle, work=None):
         with self._lock:
-            self._data["containers"][cid] = bundle
+            self._data["containers"][cid] = {"bundle": bundle, "work": work}
             self._write()
+
+    def update(self, cid, **facts):
+        with self._lock:
+            if cid in self._data["containers"]:
+                self._data["containers"][cid].update(facts)
+                self._write()
 
     def remove(self, cid):
         with self._lock:
             self._data["containers"].pop(cid, None)
             self._write()
 
+    def left(self):
+        """Container ids still recorded (the runtime could not delete them)."""
+        with self._lock:
+            return sorted(self._data["containers"])
+
     def close(self):
-        """The driver ended normally: nothing is left for `clean`."""
+        """The driver is done: the record goes, unless a container had to be left for `clean`."""
+        with self._lock:
+            if self._data["containers"]:
+                self._data["pid"] = None  # no live driver: `clean` may take it now
+                self._write()
+                return
         try:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
 
 
-def process_start_time(pid):
-    """Clock ticks after boot at which pid started (tells a reused pid apart)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+# Kept for callers of the first record format.
+process_start_time = start_time
 
 
 def _alive(data):
-    pid = int(data.get("pid", 0))
-    return pid > 0 and process_start_time(pid) == data.get("start")
+    pid = data.get("pid")
+    return isinstance(pid, int) and pid > 0 and start_time(pid) == data.get("start")
 
 
 def leftovers(state_dir):
@@ -86,23 +104,58 @@ def leftovers(state_dir):
     return found
 
 
-def clean(state_dir, run_runtime, out):
-    """Remove what dead drivers left. `run_runtime(argv)` runs a runtime command.
+def _entry(value):
+    """A container's entry: {"bundle": ..., ...} (the first format held the bundle path only)."""
+    return value if isinstance(value, dict) else {"bundle": value}
+
+
+def _end_process(entry):
+    pid, started = entry.get("pid"), entry.get("pid_start")
+    if isinstance(pid, int) and started is not None and start_time(pid) == started:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def clean(state_dir, make_runtime, out):
+    """Remove what dead drivers left. `make_runtime(description)` gives a runtime adapter.
 
     Returns the number of containers removed.
     """
     removed = 0
     for path, data in leftovers(state_dir):
-        runtime = data.get("runtime") or []
-        for cid, bundle in sorted(data.get("containers", {}).items()):
-            if runtime:
-                run_runtime(runtime + ["kill", cid, "KILL"])
-                run_runtime(runtime + ["delete", "--force", cid])
-            shutil.rmtree(bundle, ignore_errors=True)
-            out.write(f"removed container {cid} and its bundle {bundle}\n")
+        runtime = make_runtime(data.get("runtime"))
+        kept = {}
+        for cid, value in sorted(data.get("containers", {}).items()):
+            entry = _entry(value)
+            if runtime is not None and not _delete(runtime, cid):
+                kept[cid] = entry
+                out.write(f"could not delete container {cid}: kept in {path} for another `clean`\n")
+                _end_process(entry)
+                continue
+            _end_process(entry)
+            for directory in (entry.get("bundle"), entry.get("work")):
+                if directory:
+                    shutil.rmtree(directory, ignore_errors=True)
+            out.write(f"removed container {cid} and its bundle {entry.get('bundle')}\n")
             removed += 1
+        if kept:
+            data["containers"], data["pid"] = kept, None
+            with open(path, "w") as handle:
+                json.dump(data, handle)
+            continue
         work = data.get("work")
         if work:
             shutil.rmtree(work, ignore_errors=True)
         os.unlink(path)
     return removed
+
+
+def _delete(runtime, cid):
+    """Kill and force-delete one container; True when it is gone."""
+    from .session import unknown_container
+
+    runtime.kill(cid, None, "KILL")
+    deleted = runtime.delete(cid, None, force=True)
+    return deleted.ok or unknown_container(deleted)

@@ -1,8 +1,18 @@
-"""Machine-readable reports of a run."""
+"""Machine-readable reports of a run: --json, --tap and --junit.
+
+All three are written from the finished cases, also when the run was
+interrupted (the cases not run are named as such).
+"""
 
 import json
+import xml.etree.ElementTree as ElementTree
 
+from .output import final_line, memory_stats, phase_stats, slowest
 from .runner import ERROR, FAIL, PASS, SKIP, TIMEOUT
+
+
+def _text(data):
+    return data.decode("utf-8", "replace")
 
 
 def case_record(result):
@@ -19,8 +29,13 @@ def case_record(result):
         "peak_memory_bytes": result.peak_memory,
         "peak_rss_kib": result.peak_rss_kib,
         "container_id": result.container_id,
-        "stdout": result.stdout.decode("utf-8", "replace"),
-        "stderr": result.stderr.decode("utf-8", "replace"),
+        "terminal": result.terminal,
+        "stdout": _text(result.stdout),
+        "stderr": _text(result.stderr),
+        "outside_failures": result.outside,
+        "notes": result.notes,
+        "commands": [{"op": c["op"], "target": c["target"], "ok": c["ok"],
+                      "seconds": round(c["ended"] - c["started"], 6)} for c in result.commands],
     }
 
 
@@ -30,15 +45,128 @@ def totals(results, total):
     return counts
 
 
-def write_json(path, results, total, runtime, cases_dir, interrupted=None):
+def run_record(results, wall, jobs):
+    memory = memory_stats(results)
+    return {
+        "wall_seconds": round(wall, 6) if wall is not None else None,
+        "jobs": jobs,
+        "phases": {phase: {"total": round(t, 6), "average": round(a, 6),
+                           "slowest": {"seconds": round(w, 6), "case": name}}
+                   for phase, (t, a, (w, name)) in phase_stats(results).items()},
+        "peak_memory_bytes": None if memory is None else {
+            "average": round(memory[0]), "highest": memory[1][0], "case": memory[1][1]},
+        "slowest_cases": [{"name": r.name, "seconds": round(r.timings["total"], 6)} for r in slowest(results)],
+    }
+
+
+def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=None, jobs=None, not_run=()):
     report = {
         "runtime": {"name": runtime.name, "program": runtime.program,
                     "spec_version": runtime.spec_version()},
         "cases_dir": cases_dir,
         "interrupted_by_signal": interrupted,
         "totals": totals(results, total),
+        "summary": final_line(results),
+        "run": run_record(results, wall, jobs),
         "cases": [case_record(r) for r in sorted(results, key=lambda r: r.name)],
+        "not_run": sorted(not_run),
     }
     with open(path, "w") as handle:
         json.dump(report, handle, indent=1)
         handle.write("\n")
+
+
+def _tap_text(text):
+    return text.replace("\\", "\\\\").replace("#", "\\#").replace("\n", " ")
+
+
+def _yaml_block(result):
+    yield "  ---"
+    yield f"  status: {result.status}"
+    yield f"  reason: {json.dumps(result.reason)}"
+    if result.exit is not None:
+        yield f"  exit: {json.dumps(result.exit.describe())}"
+    for phase, seconds in sorted(result.timings.items()):
+        yield f"  seconds_{phase}: {seconds:.3f}"
+    if result.details:
+        yield "  details: |"
+        for detail in result.details:
+            for line in detail.splitlines():
+                yield f"    {line}"
+    yield "  ..."
+
+
+def tap_lines(results, interrupted=None):
+    """TAP version 13, one test per finished case in name order; a Bail out! when interrupted."""
+    ordered = sorted(results, key=lambda r: r.name)
+    lines = ["TAP version 13", f"1..{len(ordered)}"]
+    for number, result in enumerate(ordered, 1):
+        name = _tap_text(result.name + (f" - {result.desc}" if result.desc else ""))
+        if result.status == PASS:
+            lines.append(f"ok {number} - {name}")
+        elif result.status == SKIP:
+            lines.append(f"ok {number} - {name} # SKIP {_tap_text(result.reason)}")
+        else:
+            lines.append(f"not ok {number} - {name}")
+            lines.extend(_yaml_block(result))
+    if interrupted:
+        lines.append(f"Bail out! interrupted by signal {interrupted}")
+    lines.append(f"# {final_line(results)}")
+    return lines
+
+
+def write_tap(path, results, interrupted=None):
+    with open(path, "w") as handle:
+        handle.write("".join(line + "\n" for line in tap_lines(results, interrupted)))
+
+
+def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
+    """JUnit XML as CI systems read it: one <testcase> per case, failures and errors apart."""
+    ordered = sorted(results, key=lambda r: r.name)
+    failures = sum(r.status == FAIL for r in results)
+    errors = sum(r.status in (ERROR, TIMEOUT) for r in results)
+    skipped = sum(r.status == SKIP for r in results) + len(not_run)
+    suite = ElementTree.Element("testsuite", {
+        "name": f"runtimetest ({runtime.name})",
+        "tests": str(len(results) + len(not_run)), "failures": str(failures), "errors": str(errors),
+        "skipped": str(skipped), "time": f"{wall or 0.0:.3f}",
+    })
+    properties = ElementTree.SubElement(suite, "properties")
+    for key, value in (("runtime", runtime.program), ("runtime-spec", runtime.spec_version() or "")):
+        ElementTree.SubElement(properties, "property", {"name": key, "value": value})
+    classname = f"runtimetest.{runtime.name}"
+    for result in ordered:
+        case = ElementTree.SubElement(suite, "testcase", {
+            "classname": classname, "name": result.name, "time": f"{result.timings.get('total', 0.0):.3f}"})
+        message = result.reason.splitlines()[0] if result.reason else result.status
+        if result.status == FAIL:
+            element = ElementTree.SubElement(case, "failure", {"message": message, "type": "mismatch"})
+            element.text = "\n\n".join(result.details or [result.reason])
+        elif result.status in (ERROR, TIMEOUT):
+            element = ElementTree.SubElement(case, "error", {"message": message, "type": result.status})
+            element.text = result.reason
+        elif result.status == SKIP:
+            ElementTree.SubElement(case, "skipped", {"message": result.reason})
+        if result.stdout:
+            ElementTree.SubElement(case, "system-out").text = _xml_safe(_text(result.stdout))
+        failure_lines = _text(result.stderr) + "".join(line + "\n" for line in result.outside)
+        if failure_lines:
+            ElementTree.SubElement(case, "system-err").text = _xml_safe(failure_lines)
+    for name in sorted(not_run):
+        case = ElementTree.SubElement(suite, "testcase", {"classname": classname, "name": name, "time": "0"})
+        why = f"not run: interrupted by signal {interrupted}" if interrupted else "not run"
+        ElementTree.SubElement(case, "skipped", {"message": why})
+    root = ElementTree.Element("testsuites")
+    root.append(suite)
+    return ElementTree.ElementTree(root)
+
+
+def _xml_safe(text):
+    """XML 1.0 cannot hold most control characters: show them escaped."""
+    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def write_junit(path, results, runtime, not_run=(), wall=None, interrupted=None):
+    tree = junit_tree(results, runtime, not_run, wall, interrupted)
+    ElementTree.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

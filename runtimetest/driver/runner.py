@@ -3,25 +3,35 @@
 Each case gets its own bundle (a fresh 0700 directory), its own container id
 and cgroup path, and its own work directory holding the runtime's log and the
 container's stdio. Whatever happens (failure, timeout, a hung or crashing
-runtime, cancellation) the container is killed and deleted and the bundle
-removed before the case's result is returned.
+runtime, cancellation) the container is killed and deleted, its process ended
+and the bundle removed before the case's result is returned.
+
+A plain case is created, started, waited for (bounded by its timeout) and
+deleted. A case with NAME.lifecycle is run by its steps instead (lifecycle.py).
+Either way, hooks in hook mode are checked after the container is deleted
+(hookchecks.py), and the failure lines of those outside checks follow the
+container's stderr when it is compared with NAME.err.
 """
 
-import os
 import re
-import shutil
 import tempfile
 import threading
 import time
 import uuid
 
-from . import cgroups, compare
-from .bundle import CHECKER_IN_ROOTFS, base_config, merge, MergeError, write_bundle
+from . import cgroups, compare, hookchecks
+from .bundle import MergeError, base_config, merge, write_bundle
 from .cases import BrokenCase
-from .runtime import RuntimeFault
+from .children import signal_name
+from .lifecycle import Steps
+from .outside import Findings
+from .runtime import Cancelled, RuntimeFault
+from .session import Session
 
 DEFAULT_CASE_TIMEOUT = 60.0
+KILLED_WAIT = 10.0  # seconds a container killed at its timeout may take to end
 PASS, FAIL, ERROR, TIMEOUT, SKIP = "pass", "fail", "error", "timeout", "skip"
+PHASES = ("create", "start", "run", "cleanup")
 
 
 class CaseResult:
@@ -32,21 +42,23 @@ class CaseResult:
         self.reason = ""
         self.details = []
         self.exit = None
+        self.exit_compared = True
+        self.streams_compared = True  # False: only the outside checks' lines are compared
         self.stdout = b""
         self.stderr = b""
+        self.outside = []  # failure lines of the driver's own checks
+        self.notes = []
         self.timings = {}
         self.peak_memory = None  # bytes, from the container's cgroup when it shows it
         self.peak_rss_kib = None  # from wait4() on the container process
         self.container_id = None
         self.runtime_log = None
+        self.commands = []  # the runtime commands run, as dicts
+        self.terminal = False
 
     @property
     def failed(self):
         return self.status in (FAIL, ERROR, TIMEOUT)
-
-
-class Cancelled(Exception):
-    pass
 
 
 def container_id(case_name):
@@ -69,7 +81,7 @@ def case_config(case, cid):
 
 
 class CaseRunner:
-    """Runs cases with one runtime; `live` tracks containers for emergency clean-up."""
+    """Runs cases with one runtime; `record` tracks containers for emergency clean-up."""
 
     def __init__(self, runtime, checker, work_root, default_timeout=DEFAULT_CASE_TIMEOUT,
                  record=None, annotate=None):
@@ -79,7 +91,8 @@ class CaseRunner:
         self.default_timeout = default_timeout
         self.record = record  # a Record of live containers, for `runtimetest clean`
         self.annotate = annotate  # (spec, config, bundle path) -> spec with host facts
-        self.cancelled = threading.Event()
+        self.cancelled = threading.Event()  # stop: no new case, running ones clean up now
+        self.hurry = threading.Event()  # a second signal: clean-up commands get short bounds
 
     def run(self, case):
         result = CaseResult(case)
@@ -100,127 +113,152 @@ class CaseRunner:
     def _run(self, case, result, work):
         cid = container_id(case.name)
         result.container_id = cid
-        log = os.path.join(work, "runtime.log")
-        result.runtime_log = log
         config, spec = case_config(case, cid)
         reason = self.runtime.cannot_run(config)
         if reason:
             result.status, result.reason = SKIP, reason
             return
-        bundle = write_bundle(config, spec, self.checker)
-        if self.annotate is not None:
-            bundle.write_spec(self.annotate(spec, config, bundle.path))
-        may_exist = False
-        try:
-            if self.record is not None:
-                self.record.add(cid, bundle.path)
-            self._check_cancelled()
-            may_exist = True  # from the moment `create` is called
-            self._create_start_wait(case, result, work, cid, bundle, log, config)
-        finally:
-            self._clean_up(result, cid, bundle, log, may_exist)
-        if result.status is None:
-            self._compare(case, result)
-
-    def _check_cancelled(self):
         if self.cancelled.is_set():
             raise Cancelled()
-
-    def _create_start_wait(self, case, result, work, cid, bundle, log, config):
-        stdin_path = os.path.join(work, "stdin")
-        with open(stdin_path, "wb") as handle:
-            handle.write(case.stdin or b"")
-        out_path = os.path.join(work, "stdout")
-        err_path = os.path.join(work, "stderr")
-        pid_file = os.path.join(work, "pid")
-        with open(stdin_path, "rb") as stdin, open(out_path, "w+b") as out, open(err_path, "w+b") as err:
-            before_create = time.monotonic()
-            created = self.runtime.create(cid, bundle.path, pid_file, stdin, out, err, log)
-            result.timings["create"] = created.seconds
-            # Whatever the runtime itself printed while creating is its diagnostics,
-            # not the container's: the container cannot print before `start`.
-            runtime_out, runtime_err = out.tell(), err.tell()
-            if not created.ok:
-                result.status = ERROR
-                result.reason = f"runtime fault: {created.describe()}{self._log_tail(log, out, err)}"
-                return
-            self.children_adopted()
-            pid = self._container_pid(pid_file)
-            self._check_cancelled()
-            started = self.runtime.start(cid, log)
-            result.timings["start"] = started.seconds
-            if not started.ok:
-                result.status = ERROR
-                result.reason = f"runtime fault: {started.describe()}{self._log_tail(log)}"
-                return
-            timeout = case.timeout or self.default_timeout
-            run_started = time.monotonic()
-            exit = self._wait(pid, before_create, timeout, log)
-            result.timings["run"] = time.monotonic() - run_started
-            result.peak_memory = cgroups.peak_memory(config.get("linux", {}).get("cgroupsPath"))
-            if exit is None:
-                result.status = TIMEOUT
-                result.reason = f"still running after {timeout:g}s: killed"
-                self.runtime.kill(cid, log, "KILL")
-                exit = self.runtime.wait_for_exit(pid, before_create, 10, log)
-            result.exit = exit
-            if exit is not None:
-                result.peak_rss_kib = exit.peak_rss_kib
-            result.stdout = _read_from(out, runtime_out)
-            result.stderr = _read_from(err, runtime_err)
-
-    def children_adopted(self):
-        self.runtime.children.adopted()
-
-    def _wait(self, pid, since, timeout, log):
-        deadline = time.monotonic() + timeout
-        while True:
-            self._check_cancelled()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            exit = self.runtime.wait_for_exit(pid, since, min(remaining, 0.5), log)
-            if exit is not None:
-                return exit
-
-    def _container_pid(self, pid_file):
+        bundle = write_bundle(config, spec, self.checker)
         try:
-            with open(pid_file) as handle:
-                text = handle.read().strip()
-        except OSError as error:
-            raise RuntimeFault(f"runtime wrote no pid file ({error.strerror})") from None
-        if not text.isdigit():
-            raise RuntimeFault(f"runtime's pid file holds {text!r}, not a pid")
-        return int(text)
-
-    def _clean_up(self, result, cid, bundle, log, may_exist):
-        started = time.monotonic()
-        try:
-            if may_exist:
-                deleted = self.runtime.delete(cid, log, force=True)
-                if not deleted.ok and not _unknown_container(deleted):
-                    self.runtime.kill(cid, log, "KILL")
-                    deleted = self.runtime.delete(cid, log, force=True)
-                    if not deleted.ok and not _unknown_container(deleted) and result.status is None:
-                        result.status = ERROR
-                        result.reason = f"runtime fault: {deleted.describe()}"
+            records = hookchecks.prepare(config, spec, bundle)
+            bundle.write_config(config)
+            bundle.write_spec(self._told(spec, config, bundle))
+            self._in_container(case, result, work, cid, bundle, config, spec, records)
         finally:
             bundle.remove()
-            if self.record is not None:
-                self.record.remove(cid)
-            result.timings["cleanup"] = time.monotonic() - started
+
+    def _told(self, spec, config, bundle):
+        """The spec the checker reads: the case's, with host facts as annotations."""
+        told = self.annotate(spec, config, bundle.path) if self.annotate is not None else dict(spec)
+        facts = self.runtime.host_facts()
+        if facts:
+            told = dict(told)
+            told["annotations"] = dict(told.get("annotations") or {})
+            told["annotations"].update({f"org.runtimetest.{key}": value for key, value in facts.items()})
+        return told
+
+    def _in_container(self, case, result, work, cid, bundle, config, spec, records):
+        if self.record is not None:
+            self.record.add(cid, bundle.path, work)
+        session = Session(self.runtime, cid, bundle, config, work, case.stdin, self.cancelled, self.record)
+        result.runtime_log = session.log
+        result.terminal = session.console is not None
+        findings = Findings()
+        left = None
+        try:
+            if case.lifecycle:
+                self._steps(case, result, session, findings)
+            else:
+                self._plain(case, result, session, spec)
+        finally:
+            result.peak_memory = session.peak_memory
+            if result.peak_memory is None:
+                result.peak_memory = cgroups.peak_memory(session.cgroups_path)
+            cleanup_started = time.monotonic()
+            try:
+                left = session.clean_up(hurry=self.hurry.is_set())
+                result.stdout, result.stderr = session.output(compare.is_failure_line)
+            finally:
+                session.close()
+                result.timings["cleanup"] = time.monotonic() - cleanup_started
+                if self.record is not None and left is None:
+                    self.record.remove(cid)
+            result.timings.update({k: v for k, v in session.timings.items() if k != "cleanup"})
+            result.commands = [event.as_dict() for event in session.events]
+            result.outside, result.notes = list(findings.lines), findings.notes + findings.skips
+            if session.exit is not None:
+                result.exit = session.exit
+                result.peak_rss_kib = session.exit.peak_rss_kib
+        if left and result.status is None:
+            result.status, result.reason = ERROR, left
+        if result.status is None:
+            hookchecks.check_hooks(findings, spec, session, result.stdout, records)
+            result.outside, result.notes = list(findings.lines), findings.notes + findings.skips
+            self._compare(case, result)
+
+    def _plain(self, case, result, session, spec):
+        """create, start, wait (bounded), as a user of the runtime would.
+
+        A case whose hooks fail goes on as far as the runtime lets it: whether it
+        stopped where it had to is for the hook checks to say, not a fault.
+        """
+        hooks_fail = hookchecks.any_hook_fails(spec)
+        created = session.create()
+        if not created.ok:
+            if hooks_fail and not created.timed_out:
+                return self._stopped_by_hooks(result)
+            result.status = ERROR
+            result.reason = f"runtime fault: {created.describe()}{self._log_tail(session)}"
+            return
+        session.follow(session.read_pid_file())
+        started = session.start()
+        if not started.ok:
+            if hooks_fail and not started.timed_out:
+                return self._stopped_by_hooks(result)
+            result.status = ERROR
+            result.reason = f"runtime fault: {started.describe()}{self._log_tail(session)}"
+            return
+        self._wait(case, result, session)
+        if hookchecks.expected_failure(spec):
+            self._stopped_by_hooks(result)
+
+    def _stopped_by_hooks(self, result):
+        """The program was not to run: the container's streams and exit are the runtime's."""
+        result.exit_compared = False
+        result.streams_compared = False
+
+    def _wait(self, case, result, session):
+        timeout = case.timeout or self.default_timeout
+        if session.wait(timeout) is None:
+            if self.cancelled.is_set():
+                raise Cancelled()
+            result.status = TIMEOUT
+            result.reason = f"still running after {timeout:g}s: killed"
+            if session.kill("KILL").ok:
+                session.wait(KILLED_WAIT)
+            # else the clean-up's delete --force (and, as a last resort, SIGKILL) ends it
+
+    def _steps(self, case, result, session, findings):
+        process = session.config.get("process") or {}
+        steps = Steps(session, findings, case.timeout or self.default_timeout, process.get("args"))
+        steps.run(case.lifecycle)
+        if self.cancelled.is_set():
+            raise Cancelled()
+        hung = steps.hung()
+        if hung is not None:
+            result.status, result.reason = ERROR, f"runtime fault: {hung.describe()}"
+        if steps.timed_out:
+            from .lifecycle import describe
+
+            result.status = TIMEOUT
+            result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"
 
     def _compare(self, case, result):
         problems = []
         exit = result.exit
-        if exit.code != case.expected_exit:
-            problems.append(f"exit status: expected {case.expected_exit}, found {exit.describe()}")
-        err_problem = compare.compare_stderr(case.expected_err, result.stderr)
+        if result.exit_compared:
+            if case.expected_signal is not None:
+                expected = f"killed by {signal_name(case.expected_signal)}"
+                matches = exit is not None and exit.ended_by(case.expected_signal)
+            else:
+                expected = str(case.expected_exit)
+                matches = exit is not None and exit.code == case.expected_exit
+            if exit is None:
+                problems.append(f"exit status: expected {expected}, found none "
+                                "(the container process was still running when the case ended)")
+            elif not matches:
+                problems.append(f"exit status: expected {expected}, found {exit.describe()}")
+        container_err = result.stderr if result.streams_compared else b""
+        failure_lines = container_err + "".join(line + "\n" for line in result.outside).encode()
+        err_problem = compare.compare_stderr(case.expected_err, failure_lines)
         if err_problem:
             problems.append(err_problem)
-        out_problem = compare.compare_stdout(case.expected_out, result.stdout)
-        if out_problem:
-            problems.append(out_problem)
+        if result.streams_compared:
+            out_problem = compare.compare_stdout(case.expected_out, result.stdout)
+            if out_problem:
+                problems.append(out_problem)
         if problems:
             result.status = FAIL
             result.reason = problems[0].splitlines()[0]
@@ -228,29 +266,12 @@ class CaseRunner:
         else:
             result.status = PASS
 
-    def _log_tail(self, log, *streams):
-        lines = []
-        for stream in streams:
-            stream.seek(0)
-            lines.extend(stream.read().decode("utf-8", "replace").splitlines())
+    def _log_tail(self, session):
+        lines = session.runtime_output().decode("utf-8", "replace").splitlines()
         try:
-            with open(log, encoding="utf-8", errors="replace") as handle:
+            with open(session.log, encoding="utf-8", errors="replace") as handle:
                 lines.extend(handle.read().splitlines())
         except OSError:
             pass
         lines = [line for line in lines if line.strip()]
         return ("\n  " + "\n  ".join(lines[-5:])) if lines else ""
-
-
-def _unknown_container(result):
-    text = (result.stderr + result.stdout).lower()
-    return "does not exist" in text or "not exist" in text or "not found" in text
-
-
-def _read_from(handle, offset):
-    handle.seek(offset)
-    return handle.read()
-
-
-def remove_work(path):
-    shutil.rmtree(path, ignore_errors=True)

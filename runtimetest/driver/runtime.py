@@ -2,17 +2,37 @@
 
 Every adapter speaks the OCI runtime command line (create, start, state, kill,
 delete). Each command is bounded in time: one that does not finish is killed
-and reported as a runtime fault, never waited on for ever. The runtime's own
-diagnostics go to a log file of the driver's (`--log`), never into the
-container's stderr.
+(with its whole process group) and reported as a runtime fault, never waited on
+for ever; one that is running when the run is cancelled (Ctrl-C, SIGTERM) is
+killed at once. The runtime's own diagnostics go to a log file of the driver's
+(`--log`), never into the container's stderr.
+
+What differs between runtimes lives in the subclasses:
+
+- runc: the reference command line; the container process is left to the
+  driver (as subreaper), which waits for it directly.
+- crun: on a host with hybrid cgroups (v1 controllers plus an empty cgroup2 at
+  /sys/fs/cgroup/unified) crun refuses to run. Each crun command is then started
+  in a private mount namespace with a fresh cgroup2 mounted on /sys/fs/cgroup
+  and `--cgroup-manager=disabled`: containers run, but no cgroup limit is
+  applied, so a case asking for one is a SKIP saying so.
+- runsc (gVisor): the container process lives inside the sandbox's own kernel;
+  the pid in `state` (and --pid-file) is the sandbox's. The sandbox process is
+  re-parented to the driver like any container process and exits with the
+  container's status (a death by signal N as 128+N), so it is waited for as
+  runc's is. (`runsc wait` is no substitute: once a root container's sandbox
+  has gone, it answers "exit status is unavailable".) A container without a
+  network of its own needs `--network=none` on every command, not just create.
 """
 
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
+from . import cgroups
 from .children import kill_group
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
@@ -22,13 +42,20 @@ class RuntimeFault(Exception):
     """A runtime command failed, hung, or answered nonsense."""
 
 
+class Cancelled(Exception):
+    """The run was cancelled (SIGINT/SIGTERM) while this case was running."""
+
+
 class CommandResult:
-    def __init__(self, argv, exit, stdout, stderr, seconds):
+    def __init__(self, argv, exit, stdout, stderr, seconds, started=0.0, program=None):
         self.argv = argv
+        self.program = program or (argv[0] if argv else "runtime")
         self.exit = exit
         self.stdout = stdout
         self.stderr = stderr
         self.seconds = seconds
+        self.started = started  # time.monotonic() when the command was started
+        self.ended = started + seconds
 
     @property
     def timed_out(self):
@@ -39,18 +66,50 @@ class CommandResult:
         return self.exit is not None and self.exit.code == 0
 
     def describe(self):
-        command = " ".join(self.argv[:1] + [a for a in self.argv[1:] if not a.startswith("/")][:4])
+        command = " ".join(_shown(self.argv, self.program))
         if self.timed_out:
             return f"`{command}` did not finish in {self.seconds:.0f}s (killed)"
         text = (self.stderr or self.stdout).strip().splitlines()
-        detail = f": {text[-1]}" if text else ""
+        detail = f": {text[-1].strip()}" if text else ""
         return f"`{command}` failed ({self.exit.describe()}){detail}"
+
+
+def _shown(argv, program):
+    """The runtime's name and its command, without flags and paths (for messages)."""
+    words = [os.path.basename(program)]
+    rest = argv[argv.index(program) + 1:] if program in argv else argv[1:]
+    for index, arg in enumerate(rest):
+        if arg in COMMANDS:
+            words += [a for a in rest[index:] if not a.startswith(("-", "/"))][:3]
+            break
+    return words
+
+
+COMMANDS = ("create", "start", "state", "kill", "delete", "wait", "list", "--version")
+
+
+class ExitWatch:
+    """Waits for the process --pid-file names, re-parented to the driver as its
+    subreaper: runc's and crun's container process, runsc's sandbox."""
+
+    def __init__(self, children, pid, since):
+        self.children = children
+        self.pid = pid
+        self.since = since
+
+    def wait(self, timeout, cancel=None):
+        return self.children.wait(self.pid, timeout=timeout, since=self.since, cancel=cancel)
+
+    def close(self):
+        pass
 
 
 class Runtime:
     """A runtime with runc's command line; subclasses hold other runtimes' quirks."""
 
     name = "oci"
+    # The pid in `state` is the container process itself, a process on the host.
+    host_process = True
 
     def __init__(self, program, children, extra_args=(), command_timeout=DEFAULT_COMMAND_TIMEOUT):
         self.program = program
@@ -58,6 +117,10 @@ class Runtime:
         self.extra_args = list(extra_args)
         self.command_timeout = command_timeout
         self._spec_version = False  # not asked yet
+
+    def describe(self):
+        """What `runtimetest clean` needs to make this adapter again."""
+        return {"adapter": self.name, "program": self.program, "extra_args": self.extra_args}
 
     def spec_version(self):
         """The runtime-spec version the runtime says it implements (`--version`), or None."""
@@ -84,13 +147,24 @@ class Runtime:
                     f"this case needs {config.get('ociVersion')}")
         return None
 
+    def host_facts(self):
+        """Annotations telling the checker what this runtime does not apply here."""
+        return {}
+
     # -- what differs between runtimes ---------------------------------------
-    def global_args(self, log):
+    def prefix(self):
+        """Programs the runtime is started through (none: it is run directly)."""
+        return []
+
+    def global_args(self, log, cid=None):
         args = ["--log", log, "--log-format", "text"] if log else []
         return args + self.extra_args
 
-    def create_args(self, cid, bundle, pid_file):
-        return ["create", "--bundle", bundle, "--pid-file", pid_file, cid]
+    def create_args(self, cid, bundle, pid_file, console_socket=None):
+        args = ["create", "--bundle", bundle, "--pid-file", pid_file]
+        if console_socket:
+            args += ["--console-socket", console_socket]
+        return args + [cid]
 
     def kill_args(self, cid, sig):
         return ["kill", cid, sig]
@@ -98,20 +172,31 @@ class Runtime:
     def delete_args(self, cid, force):
         return ["delete", "--force", cid] if force else ["delete", cid]
 
-    def wait_for_exit(self, pid, since, timeout, log):
-        """The container process's Exit, or None on timeout.
+    def watch(self, cid, pid, since, log):
+        """Something whose `wait(timeout, cancel)` gives the container process's Exit.
 
-        runc-like runtimes leave the container process to the driver (as
+        The runtimes here all leave the process of --pid-file to the driver (as
         subreaper), so its own exit status is waited for directly.
         """
-        return self.children.wait(pid, timeout=timeout, since=since)
+        return ExitWatch(self.children, pid, since)
+
+    def forget(self, cid):
+        """The container is gone: drop whatever the adapter kept about it."""
 
     # -- the command line ------------------------------------------------------
-    def run(self, args, log=None, timeout=None, stdin=None, stdout=None, stderr=None):
-        """Run one runtime command, bounded in time; its output is captured."""
-        import tempfile
+    def argv(self, args, log=None, cid=None):
+        if args[:1] == ["--version"]:
+            return [self.program] + list(args)
+        return self.prefix() + [self.program] + self.global_args(log, cid) + list(args)
 
-        argv = [self.program] + (self.global_args(log) if args[:1] != ["--version"] else []) + list(args)
+    def run(self, args, log=None, timeout=None, stdin=None, stdout=None, stderr=None,
+            cancel=None, cid=None):
+        """Run one runtime command, bounded in time; its output is captured.
+
+        With `cancel` (a threading.Event), the command is killed as soon as the
+        event is set and Cancelled is raised.
+        """
+        argv = self.argv(args, log, cid)
         timeout = self.command_timeout if timeout is None else timeout
         own_out = stdout is None
         own_err = stderr is None
@@ -122,44 +207,56 @@ class Runtime:
             process = self.children.spawn(
                 argv, stdin=subprocess.DEVNULL if stdin is None else stdin,
                 stdout=out, stderr=err)
-            exit = self.children.wait(process.pid, timeout=timeout, since=process.started)
+            exit = self.children.wait(process.pid, timeout=timeout, since=process.started, cancel=cancel)
             if exit is None:
                 kill_group(process.pid)
                 self.children.wait(process.pid, timeout=5, since=process.started)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
             seconds = time.monotonic() - started
             return CommandResult(argv, exit, _read_back(out) if own_out else "",
-                                 _read_back(err) if own_err else "", seconds if exit else timeout)
+                                 _read_back(err) if own_err else "", seconds if exit else timeout,
+                                 started, self.program)
         finally:
             if own_out:
                 out.close()
             if own_err:
                 err.close()
 
-    def create(self, cid, bundle, pid_file, stdin, stdout, stderr, log):
-        return self.run(self.create_args(cid, bundle, pid_file), log=log,
-                        stdin=stdin, stdout=stdout, stderr=stderr)
+    def create(self, cid, bundle, pid_file, stdin, stdout, stderr, log, config=None,
+               console_socket=None, cancel=None):
+        return self.run(self.create_args(cid, bundle, pid_file, console_socket), log=log,
+                        stdin=stdin, stdout=stdout, stderr=stderr, cancel=cancel, cid=cid)
 
-    def start(self, cid, log):
-        return self.run(["start", cid], log=log)
+    def start(self, cid, log, cancel=None):
+        return self.run(["start", cid], log=log, cancel=cancel, cid=cid)
 
-    def state(self, cid, log):
+    def state_result(self, cid, log, cancel=None):
+        return self.run(["state", cid], log=log, cancel=cancel, cid=cid)
+
+    def state(self, cid, log, cancel=None):
         """The container's state as a dict; RuntimeFault when the answer is not one."""
-        result = self.run(["state", cid], log=log)
+        result = self.state_result(cid, log, cancel)
         if not result.ok:
             raise RuntimeFault(result.describe())
-        try:
-            state = json.loads(result.stdout)
-        except ValueError:
-            raise RuntimeFault(f"`state {cid}` printed no JSON: {result.stdout[:200]!r}") from None
-        if not isinstance(state, dict):
-            raise RuntimeFault(f"`state {cid}` printed {type(state).__name__}, not an object")
-        return state
+        return parse_state(cid, result.stdout)
 
-    def kill(self, cid, log, sig="KILL"):
-        return self.run(self.kill_args(cid, sig), log=log)
+    def kill(self, cid, log, sig="KILL", timeout=None, cancel=None):
+        return self.run(self.kill_args(cid, sig), log=log, timeout=timeout, cancel=cancel, cid=cid)
 
-    def delete(self, cid, log, force=True):
-        return self.run(self.delete_args(cid, force), log=log)
+    def delete(self, cid, log, force=True, timeout=None, cancel=None):
+        return self.run(self.delete_args(cid, force), log=log, timeout=timeout, cancel=cancel, cid=cid)
+
+
+def parse_state(cid, text):
+    """The JSON object `state` printed; RuntimeFault naming what is wrong otherwise."""
+    try:
+        state = json.loads(text)
+    except ValueError:
+        raise RuntimeFault(f"`state {cid}` printed no JSON: {text[:200]!r}") from None
+    if not isinstance(state, dict):
+        raise RuntimeFault(f"`state {cid}` printed {type(state).__name__}, not an object")
+    return state
 
 
 def _major_minor(version):
@@ -181,11 +278,93 @@ class Runc(Runtime):
     name = "runc"
 
 
-ADAPTERS = {"runc": Runc}
+class Crun(Runtime):
+    """crun; on a hybrid-cgroup host, each command runs in a private cgroup2 view."""
+
+    name = "crun"
+    CGROUPS_OFF = ("crun refuses hybrid cgroups, so it runs here with "
+                   "--cgroup-manager=disabled: cgroup limits are not applied")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.private_cgroup2 = cgroups.mode() == "hybrid"
+
+    def prefix(self):
+        if not self.private_cgroup2:
+            return []
+        # unshare(1) execs the shell in a new mount namespace; the shell mounts a
+        # fresh cgroup2 over the hybrid tree there and execs crun ($0) in place.
+        return ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+                'mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$0" "$@"']
+
+    def global_args(self, log, cid=None):
+        args = ["--cgroup-manager=disabled"] if self.private_cgroup2 else []
+        if log:
+            args += [f"--log={log}", "--log-format=text"]
+        return args + self.extra_args
+
+    def cannot_run(self, config):
+        reason = super().cannot_run(config)
+        if reason or not self.private_cgroup2:
+            return reason
+        linux = config.get("linux") if isinstance(config.get("linux"), dict) else {}
+        resources = linux.get("resources") if isinstance(linux.get("resources"), dict) else {}
+        # The base config's device rule is in every case; limits are what a case asks for.
+        limits = sorted(key for key in resources if key != "devices")
+        if limits:
+            return f"{self.CGROUPS_OFF} (this case sets linux.resources.{', '.join(limits)})"
+        return None
+
+    def host_facts(self):
+        return {"cgroup-limits": f"not applied: {self.CGROUPS_OFF}"} if self.private_cgroup2 else {}
 
 
-def resolve(name_or_path, children, extra_args=(), command_timeout=DEFAULT_COMMAND_TIMEOUT):
-    """The adapter for a runtime given by name (looked up on PATH) or by path."""
+class Runsc(Runtime):
+    """gVisor's runsc."""
+
+    name = "runsc"
+    host_process = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._network = {}  # container id -> --network value, for every later command
+
+    def global_args(self, log, cid=None):
+        network = self._network.get(cid, "none")
+        args = [f"--network={network}"]
+        if log:
+            args += ["--log", log, "--log-format", "text"]
+        return args + self.extra_args
+
+    def create(self, cid, bundle, pid_file, stdin, stdout, stderr, log, config=None,
+               console_socket=None, cancel=None):
+        self._network[cid] = network_mode(config or {})
+        return super().create(cid, bundle, pid_file, stdin, stdout, stderr, log, config,
+                              console_socket, cancel)
+
+    def forget(self, cid):
+        self._network.pop(cid, None)
+
+
+def network_mode(config):
+    """runsc's --network for a config: its own empty namespace unless it shares the host's."""
+    linux = config.get("linux") if isinstance(config.get("linux"), dict) else {}
+    namespaces = linux.get("namespaces") if isinstance(linux.get("namespaces"), list) else []
+    for namespace in namespaces:
+        if isinstance(namespace, dict) and namespace.get("type") == "network":
+            return "none" if not namespace.get("path") else "sandbox"
+    return "host"
+
+
+ADAPTERS = {"runc": Runc, "crun": Crun, "runsc": Runsc}
+
+
+def resolve(name_or_path, children, extra_args=(), command_timeout=DEFAULT_COMMAND_TIMEOUT,
+            adapter=None):
+    """The adapter for a runtime given by name (looked up on PATH) or by path.
+
+    The adapter is chosen by the program's name unless `adapter` names one.
+    """
     if os.sep in name_or_path:
         program = os.path.abspath(name_or_path)
         if not (os.path.isfile(program) and os.access(program, os.X_OK)):
@@ -194,6 +373,5 @@ def resolve(name_or_path, children, extra_args=(), command_timeout=DEFAULT_COMMA
         program = shutil.which(name_or_path)
         if program is None:
             raise RuntimeFault(f"--runtime {name_or_path}: not found on PATH")
-    adapter = ADAPTERS.get(os.path.basename(program), Runtime)
-    return adapter(program, children, extra_args, command_timeout)
-
+    chosen = ADAPTERS.get(adapter or os.path.basename(program), Runtime)
+    return chosen(program, children, extra_args, command_timeout)

@@ -1,0 +1,68 @@
+"""The driver with real runc containers: parallel runs give the serial verdicts,
+and a signal to the driver leaves no container in runc's list."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import FIXTURES, ROOT, requires_root, runtimetest
+from fakes.harness import read_until, stop, wait_for
+
+pytestmark = requires_root
+
+
+def verdicts(report):
+    return {case["name"]: (case["status"], tuple(case["outside_failures"]) and case["status"])
+            for case in json.loads(report.read_text())["cases"]}
+
+
+def test_serial_and_parallel_runs_give_the_same_verdicts(checker_binary, tmp_path):
+    reports = {}
+    for jobs in ("1", "2"):
+        reports[jobs] = tmp_path / f"j{jobs}.json"
+        run = runtimetest("suite", "-j", jobs, "--json", str(reports[jobs]), "--state-dir", str(tmp_path / "records"),
+                          FIXTURES)
+        assert reports[jobs].exists(), run.stdout + run.stderr
+    serial, parallel = verdicts(reports["1"]), verdicts(reports["2"])
+    assert serial == parallel
+    assert len(serial) > 50
+
+
+def runc_ids():
+    listed = subprocess.run(["runc", "list", "-q"], capture_output=True, text=True, check=True)
+    return set(listed.stdout.split())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_driver_leaves_no_runc_container(checker_binary, tmp_path, sig):
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "a-quick.json").write_text("{}")
+    for name in ("b-waits", "c-waits"):
+        (cases / f"{name}.json").write_text("{}")
+        (cases / f"{name}.args").write_text("/runtimetest\n--await-signal\n600\n")
+        (cases / f"{name}.timeout").write_text("300\n")
+    report = tmp_path / "report.json"
+    driver = subprocess.Popen([sys.executable, "-m", "runtimetest", "suite", "-j", "2", "--json", str(report),
+                               "--state-dir", str(tmp_path / "records"), str(cases)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        read_until(driver, lambda line: "a-quick" in line and "PASS" in line)
+        wait_for(lambda: sum(cid.startswith(("rtt-b-waits-", "rtt-c-waits-")) for cid in runc_ids()) == 2)
+        started = time.monotonic()
+        driver.send_signal(sig)
+        out, err = driver.communicate(timeout=60)
+    finally:
+        stop(driver)
+    assert driver.returncode == 128 + sig, err
+    assert time.monotonic() - started < 30
+    assert out.splitlines()[-1] == "1 passed, 2 failed, 0 skipped"
+    data = json.loads(report.read_text())
+    ids = {case["container_id"] for case in data["cases"]}
+    assert {case["status"] for case in data["cases"]} == {"pass", "error"}
+    assert ids.isdisjoint(runc_ids())
+    assert not list((tmp_path / "records").iterdir())
