@@ -25,6 +25,15 @@ from .namespaces import HOST_NS, inode_fact, own_namespace
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 HOST_CGROUP = "org.runtimetest.host.cgroup."
+# Written by the driver when the runtime is run without cgroup management
+# ("not applied: <why>"), e.g. crun on a hybrid host: nothing to check then.
+CGROUP_LIMITS = "org.runtimetest.cgroup-limits"
+
+
+def skip_without_cgroup_management(spec, result):
+    state = spec.annotation(CGROUP_LIMITS)
+    if state and state.startswith("not applied"):
+        result.skip(f"the runtime was run without cgroup management: {state}")
 # Controllers that exist only in cgroup v1: cgroup v2 has no interface for them.
 V1_ONLY = {"net_cls", "net_prio"}
 # v1 controllers whose cgroup v2 successor has another name.
@@ -250,6 +259,7 @@ def resource_check(id, section, needs, controller):
     """Declare a linux.resources check whose body gets (spec, result, cgroup)."""
     def register(body):
         def run(spec, result):
+            skip_without_cgroup_management(spec, result)
             try:
                 group = reader().cgroup(controller)
             except CgroupUnavailable as error:
@@ -274,6 +284,7 @@ def resource_check(id, section, needs, controller):
 def cgroups_path_is_applied(spec, result):
     """The process is in the cgroup at linux.cgroupsPath (relative to the runtime's cgroup mounts)."""
     wanted = spec.str("linux.cgroupsPath")
+    skip_without_cgroup_management(spec, result)
     if new_cgroup_namespace(spec):
         result.skip("the container has a cgroup namespace of its own, rooted at its cgroup: "
                     "from inside, the cgroup path shows as /")

@@ -37,6 +37,12 @@ Keys (every value is a string):
       "unbindable") of the host mount that holds root.path: a slave rootfs can
       only have a master to follow when that mount propagates.
 
+The driver adds, from the runtime's adapter:
+
+  org.runtimetest.cgroup-limits
+      "not applied: <why>" when the runtime is run without cgroup management
+      (crun on a hybrid host): cgroup checks are then a SKIP with that reason.
+
 The mount facts are computed from the spec the checker is told, so that a
 negative case that names another source is judged against that source.
 """
