@@ -10,8 +10,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import hostfacts, output, record, reports
+from . import departures, hostfacts, output, record, reports
 from .cases import BrokenCase, CaseError, discover
+from .departures import DepartureError
 from .children import Children
 from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
 from .runtime import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
@@ -51,6 +52,11 @@ def parser():
     suite.add_argument("--list", action="store_true", help="list the selected cases and exit")
     suite.add_argument("--list-checks", action="store_true",
                        help="list the checks the driver makes from outside (lifecycle, hooks) and exit")
+    suite.add_argument("--departures", metavar="DIR", default=None,
+                       help="where known departures of runtimes are recorded "
+                            "(default: CASES_DIR/departures; see README)")
+    suite.add_argument("--no-departures", action="store_true",
+                       help="report recorded departures as failures")
     suite.add_argument("--keep-logs", metavar="DIR", default=None,
                        help="keep each case's runtime log and stdio under DIR")
     suite.add_argument("--state-dir", default=record.default_state_dir(),
@@ -153,12 +159,18 @@ def run_suite(options):
                           adapter=options.adapter)
     except RuntimeFault as error:
         return _usage_error(str(error))
+    runtime.spec_version()  # asked once, before cases run at once
+    try:
+        known = known_departures(options, runtime, cases_dir)
+    except DepartureError as error:
+        return _usage_error(str(error))
 
     work_root = options.keep_logs or tempfile.mkdtemp(prefix="runtimetest-run-")
     os.makedirs(work_root, exist_ok=True)
     live = record.Record(options.state_dir, runtime.describe(), work_root)
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
-                        default_timeout=options.timeout, record=live, annotate=hostfacts.annotate)
+                        default_timeout=options.timeout, record=live, annotate=hostfacts.annotate,
+                        departures=known)
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)
     started = time.monotonic()
@@ -179,6 +191,14 @@ def run_suite(options):
     if signum:
         return 128 + signum
     return 1 if any(r.failed for r in results) or len(results) < len(cases) or left else 0
+
+
+def known_departures(options, runtime, cases_dir):
+    """The departures recorded for this runtime and version ({} with --no-departures)."""
+    if options.no_departures:
+        return {}
+    directory = options.departures or os.path.join(cases_dir, "departures")
+    return departures.load(directory, runtime.name, departures.runtime_version(runtime))
 
 
 def run_cases(cases, runner, printer, jobs, runtime, cases_dir):

@@ -13,9 +13,9 @@ import statistics
 import threading
 import time
 
-from .runner import ERROR, FAIL, PASS, PHASES, SKIP, TIMEOUT
+from .runner import DEPARTS, ERROR, FAIL, PASS, PHASES, SKIP, TIMEOUT
 
-LABELS = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR", TIMEOUT: "TIMEOUT", SKIP: "SKIP"}
+LABELS = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR", TIMEOUT: "TIMEOUT", SKIP: "SKIP", DEPARTS: "DEPARTS"}
 DETAIL_LINES = 40
 SLOWEST = 3
 PHASE_NAMES = {"create": "create", "start": "start", "run": "run", "cleanup": "clean-up"}
@@ -26,8 +26,9 @@ def _indent(text, prefix="    "):
 
 
 def counts(results):
+    """(passed, failed, skipped); known departures count with the skipped."""
     return (sum(r.status == PASS for r in results), sum(r.failed for r in results),
-            sum(r.status == SKIP for r in results))
+            sum(r.status in (SKIP, DEPARTS) for r in results))
 
 
 def final_line(results):
@@ -119,7 +120,7 @@ class Printer:
             self._show_stream("stderr", result.stderr)
             if result.status == TIMEOUT:
                 self._show_stream("stdout", result.stdout)
-        elif result.status == SKIP and result.reason:
+        elif result.status in (SKIP, DEPARTS) and result.reason:
             self.write(_indent(result.reason))
 
     def _show_stream(self, name, data):
@@ -212,6 +213,13 @@ def summary_lines(results, total, interrupted=None, wall=None, left=()):
         lines.append("  slowest cases: " + ", ".join(f"{r.name} {r.timings['total']:.2f}s" for r in worst))
     for cid in left:
         lines.append(f"left for `runtimetest clean`: container {cid} (the runtime would not delete it)")
+    departed = sorted(r.name for r in results if r.status == DEPARTS)
+    if departed:
+        lines.append(f"{len(departed)} known departure(s) of the runtime from the runtime-spec, "
+                     f"counted as skipped: {', '.join(departed)}")
+    stale = sorted(r.name for r in results if r.stale_departure)
+    if stale:
+        lines.append(f"recorded departure(s) no longer seen, the record can go: {', '.join(stale)}")
     if interrupted:
         from .children import signal_name
 

@@ -8,7 +8,7 @@ import json
 import xml.etree.ElementTree as ElementTree
 
 from .output import final_line, memory_stats, phase_stats, slowest
-from .runner import ERROR, FAIL, PASS, SKIP, TIMEOUT
+from .runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
 
 def _text(data):
@@ -40,7 +40,7 @@ def case_record(result):
 
 
 def totals(results, total):
-    counts = {status: sum(r.status == status for r in results) for status in (PASS, FAIL, ERROR, TIMEOUT, SKIP)}
+    counts = {status: sum(r.status == status for r in results) for status in (PASS, FAIL, ERROR, TIMEOUT, SKIP, DEPARTS)}
     counts["not_run"] = total - len(results)
     return counts
 
@@ -104,7 +104,7 @@ def tap_lines(results, interrupted=None):
         name = _tap_text(result.name + (f" - {result.desc}" if result.desc else ""))
         if result.status == PASS:
             lines.append(f"ok {number} - {name}")
-        elif result.status == SKIP:
+        elif result.status in (SKIP, DEPARTS):
             lines.append(f"ok {number} - {name} # SKIP {_tap_text(result.reason)}")
         else:
             lines.append(f"not ok {number} - {name}")
@@ -125,7 +125,7 @@ def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
     ordered = sorted(results, key=lambda r: r.name)
     failures = sum(r.status == FAIL for r in results)
     errors = sum(r.status in (ERROR, TIMEOUT) for r in results)
-    skipped = sum(r.status == SKIP for r in results) + len(not_run)
+    skipped = sum(r.status in (SKIP, DEPARTS) for r in results) + len(not_run)
     suite = ElementTree.Element("testsuite", {
         "name": f"runtimetest ({runtime.name})",
         "tests": str(len(results) + len(not_run)), "failures": str(failures), "errors": str(errors),
@@ -145,7 +145,7 @@ def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
         elif result.status in (ERROR, TIMEOUT):
             element = ElementTree.SubElement(case, "error", {"message": message, "type": result.status})
             element.text = result.reason
-        elif result.status == SKIP:
+        elif result.status in (SKIP, DEPARTS):
             ElementTree.SubElement(case, "skipped", {"message": result.reason})
         if result.stdout:
             ElementTree.SubElement(case, "system-out").text = _xml_safe(_text(result.stdout))

@@ -31,6 +31,7 @@ from .session import Session
 DEFAULT_CASE_TIMEOUT = 60.0
 KILLED_WAIT = 10.0  # seconds a container killed at its timeout may take to end
 PASS, FAIL, ERROR, TIMEOUT, SKIP = "pass", "fail", "error", "timeout", "skip"
+DEPARTS = "departure"  # failed exactly as a recorded departure of the runtime says
 PHASES = ("create", "start", "run", "cleanup")
 
 
@@ -55,6 +56,7 @@ class CaseResult:
         self.runtime_log = None
         self.commands = []  # the runtime commands run, as dicts
         self.terminal = False
+        self.stale_departure = None  # the departures file still recording this passed case
 
     @property
     def failed(self):
@@ -84,13 +86,14 @@ class CaseRunner:
     """Runs cases with one runtime; `record` tracks containers for emergency clean-up."""
 
     def __init__(self, runtime, checker, work_root, default_timeout=DEFAULT_CASE_TIMEOUT,
-                 record=None, annotate=None):
+                 record=None, annotate=None, departures=None):
         self.runtime = runtime
         self.checker = checker
         self.work_root = work_root
         self.default_timeout = default_timeout
         self.record = record  # a Record of live containers, for `runtimetest clean`
         self.annotate = annotate  # (spec, config, bundle path) -> spec with host facts
+        self.departures = departures or {}  # case name -> Departure (departures.py)
         self.cancelled = threading.Event()  # stop: no new case, running ones clean up now
         self.hurry = threading.Event()  # a second signal: clean-up commands get short bounds
 
@@ -236,15 +239,38 @@ class CaseRunner:
             result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"
 
     def _compare(self, case, result):
+        problems = self._problems(case, result, case.expected_err, case.expected_exit, case.expected_signal)
+        departure = self.departures.get(case.name)
+        if not problems:
+            result.status = PASS
+            if departure is not None:
+                result.stale_departure = departure.source
+                result.notes.append(f"a departure of this runtime is recorded for this case in "
+                                    f"{departure.source}, but it passed: the record can go")
+            return
+        if departure is not None:
+            exit = case.expected_exit if departure.exit is None else departure.exit
+            signal = case.expected_signal if departure.exit is None else None
+            if not self._problems(case, result, departure.stderr, exit, signal):
+                result.status = DEPARTS
+                result.reason = f"known departure: {departure.why}"
+                result.details = [f"recorded in {departure.source}", *problems]
+                return
+        result.status = FAIL
+        result.reason = problems[0].splitlines()[0]
+        result.details = problems
+
+    def _problems(self, case, result, expected_err, expected_exit, expected_signal):
+        """What differs from the expectations: exit status, stderr, stdout (each a text)."""
         problems = []
         exit = result.exit
         if result.exit_compared:
-            if case.expected_signal is not None:
-                expected = f"killed by {signal_name(case.expected_signal)}"
-                matches = exit is not None and exit.ended_by(case.expected_signal)
+            if expected_signal is not None:
+                expected = f"killed by {signal_name(expected_signal)}"
+                matches = exit is not None and exit.ended_by(expected_signal)
             else:
-                expected = str(case.expected_exit)
-                matches = exit is not None and exit.code == case.expected_exit
+                expected = str(expected_exit)
+                matches = exit is not None and exit.code == expected_exit
             if exit is None:
                 problems.append(f"exit status: expected {expected}, found none "
                                 "(the container process was still running when the case ended)")
@@ -252,19 +278,14 @@ class CaseRunner:
                 problems.append(f"exit status: expected {expected}, found {exit.describe()}")
         container_err = result.stderr if result.streams_compared else b""
         failure_lines = container_err + "".join(line + "\n" for line in result.outside).encode()
-        err_problem = compare.compare_stderr(case.expected_err, failure_lines)
+        err_problem = compare.compare_stderr(expected_err, failure_lines)
         if err_problem:
             problems.append(err_problem)
         if result.streams_compared:
             out_problem = compare.compare_stdout(case.expected_out, result.stdout)
             if out_problem:
                 problems.append(out_problem)
-        if problems:
-            result.status = FAIL
-            result.reason = problems[0].splitlines()[0]
-            result.details = problems
-        else:
-            result.status = PASS
+        return problems
 
     def _log_tail(self, session):
         lines = session.runtime_output().decode("utf-8", "replace").splitlines()
