@@ -66,3 +66,18 @@ def test_selection_by_pattern_and_name(tmp_path):
     assert [c.name for c in discover(str(tmp_path), patterns=["process"])] == ["process-args", "process-cwd"]
     assert [c.name for c in discover(str(tmp_path), patterns=["*-cwd"])] == ["process-cwd"]
     assert [c.name for c in discover(str(tmp_path), names=["hostname"])] == ["hostname"]
+
+
+def test_a_config_field_of_the_wrong_type_names_the_file_and_field(tmp_path):
+    write(tmp_path, "uid.json", '{"process": {"user": {"uid": "root", "gid": 0}}}')
+    write(tmp_path, "rlimit.json", '{"process": {"rlimits+": [{"type": "RLIMIT_CORE", "soft": -1, "hard": 0}]}}')
+    write(tmp_path, "mounts.json", '{"mounts+": [{"type": "tmpfs"}]}')
+    write(tmp_path, "append.json", '{"hostname+": ["x"]}')
+    write(tmp_path, "told.json", "{}")
+    write(tmp_path, "told.spec.json", '{"process": {"user": {"uid": "root"}}}')
+    cases = {case.name: case for case in discover(str(tmp_path))}
+    assert "uid.json: process.user.uid: 'root' is not of type 'integer'" in cases["uid"].reason
+    assert "rlimit.json: process.rlimits[1].soft: -1 is less than the minimum of 0" in cases["rlimit"].reason
+    assert "mounts.json: mounts[8]: 'destination' is a required property" in cases["mounts"].reason
+    assert "append.json: hostname+: appends to hostname, which is not an array" in cases["append"].reason
+    assert isinstance(cases["told"], Case), "what the checker is told may be wrong on purpose"

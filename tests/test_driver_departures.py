@@ -29,7 +29,7 @@ def test_entries_apply_to_matching_versions_only(tmp_path):
 
 @pytest.mark.parametrize("data,message", [
     ("{", "runc.json: Expecting property name"),
-    ({"entries": []}, "runc.json: the file: 'runtime' is a required property"),
+    ({"entries": []}, "runc.json: the document: 'runtime' is a required property"),
     ({"runtime": "runc", "entries": [dict(ENTRY, why="")]}, "runc.json: entries[0].why: '' should be non-empty"),
     ({"runtime": "runc", "entries": [dict(ENTRY, stderr="x")]}, "runc.json: entries[0].stderr: 'x' is not of type 'array'"),
     ({"runtime": "runc", "entries": [dict(ENTRY, surprise=1)]}, "entries[0]: Additional properties are not allowed"),
@@ -94,5 +94,5 @@ def test_the_suite_is_green_with_a_recorded_departure_and_red_without(checker_bi
     broken = cases / "departures" / "runc.json"
     broken.write_text("[]")
     usage = runtimetest("suite", "--runtime", "runc", *state, str(cases))
-    assert usage.returncode == 2 and f"{broken}: the file: [] is not of type 'object'" in usage.stderr
+    assert usage.returncode == 2 and f"{broken}: the document: [] is not of type 'object'" in usage.stderr
     assert not os.listdir(tmp_path / "records")

@@ -148,11 +148,30 @@ def _read_timeout(path):
     return value
 
 
+def _check_config(case):
+    """The config the runtime will get must have the runtime-spec's types.
+
+    (NAME.spec.json is not checked: a wrong type there is how a case makes the
+    checker report one.)
+    """
+    from .bundle import MergeError, base_config, merge
+    from .schema import config_error
+
+    try:
+        config = merge(base_config(), case.config)
+    except MergeError as error:
+        raise CaseError(f"{case.path('.json')}: {error}") from None
+    problem = config_error(config)
+    if problem:
+        raise CaseError(f"{case.path('.json')}: {problem}")
+
+
 def load_case(name, directory, suffixes):
     case = Case(name, directory)
     if ".json" not in suffixes:
         raise CaseError(f"{case.path('.json')}: missing (every case needs its config, even {{}})")
     case.config = _read_json_object(case.path(".json"))
+    _check_config(case)
     if ".spec.json" in suffixes:
         case.spec_override = _read_json_object(case.path(".spec.json"))
     if ".err" in suffixes:

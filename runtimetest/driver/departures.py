@@ -27,6 +27,8 @@ import json
 import os
 import re
 
+from .schema import first_error
+
 SCHEMA = {
     "type": "object",
     "required": ["runtime", "entries"],
@@ -107,10 +109,6 @@ def load(directory, runtime_name, version):
 
 
 def _validate(path, data):
-    import jsonschema
-
-    errors = sorted(jsonschema.Draft7Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        error = errors[0]
-        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path).lstrip(".")
-        raise DepartureError(f"{path}: {field or 'the file'}: {error.message}")
+    problem = first_error(data, SCHEMA, "departures")
+    if problem:
+        raise DepartureError(f"{path}: {problem}")
