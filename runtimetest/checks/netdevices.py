@@ -8,7 +8,6 @@ org.runtimetest.host.netdev.<name>.addresses, read before the runtime moved
 the device. The container's devices are read by rtnetlink (runtimetest.netlink).
 """
 
-from .. import netlink
 from ..registry import MUST, check
 from ..spec import SpecFieldError, show
 
@@ -32,6 +31,8 @@ def declared_devices(spec):
 @check("linux.netDevices", MUST, "config-linux.md#network-devices", needs="linux.netDevices")
 def net_devices_are_moved(spec, result):
     """Each netDevices device is in the container's network namespace, under its name, with its addresses."""
+    from .. import netlink  # socket and struct: paid only when a spec has netDevices
+
     declared = declared_devices(spec)
     try:
         present = netlink.devices()
