@@ -24,8 +24,6 @@ LEVEL_RANK = {MUST: 3, SHOULD: 2, MAY: 1}
 
 SPEC_BASE_URL = "https://github.com/opencontainers/runtime-spec/blob/main/"
 
-CHECKS = []
-_BY_ID = {}
 
 
 class Skip(Exception):
@@ -58,19 +56,35 @@ class Check:
         return any(spec.has(field) for field in self.needs)
 
 
+class Registry:
+    """An ordered set of checks with unique ids (the checker's; the driver keeps its own)."""
+
+    def __init__(self):
+        self.checks = []
+        self.by_id = {}
+
+    def declare(self, id, level, section, func, needs=None):
+        if level not in LEVELS:
+            raise ValueError(f"{id}: level must be one of {LEVELS}")
+        if id in self.by_id:
+            raise ValueError(f"check id {id!r} declared twice")
+        declared = Check(id, level, section, func, needs)
+        self.checks.append(declared)
+        self.by_id[id] = declared
+        return declared
+
+
+CHECKER = Registry()
+CHECKS = CHECKER.checks
+
+
 def check(id, level, section, needs=None):
     """Declare a check (see the module docstring)."""
-    if level not in LEVELS:
-        raise ValueError(f"{id}: level must be one of {LEVELS}")
     if isinstance(needs, str):
         needs = (needs,)
 
     def register(func):
-        if id in _BY_ID:
-            raise ValueError(f"check id {id!r} declared twice")
-        declared = Check(id, level, section, func, needs)
-        CHECKS.append(declared)
-        _BY_ID[id] = declared
+        CHECKER.declare(id, level, section, func, needs)
         return func
 
     return register

@@ -43,9 +43,9 @@ def test_memory_probe_child_reports_what_it_got_and_is_reaped():
 
 def test_memory_probe_refuses_limits_it_will_not_allocate(monkeypatch):
     from runtimetest.checker import run_check
-    from runtimetest.registry import _BY_ID
+    from runtimetest.registry import CHECKER
     from runtimetest.spec import Spec
 
     spec = Spec({"linux": {"resources": {"memory": {"limit": 4 << 30}}}})
-    result = run_check(_BY_ID["linux.resources.memory.limit.enforced"], spec)
+    result = run_check(CHECKER.by_id["linux.resources.memory.limit.enforced"], spec)
     assert result.status == "skip" and "larger than the probe allocates" in result.skip_reason

@@ -11,7 +11,7 @@ import pytest
 from runtimetest.checker import run_check
 from runtimetest.checks import cgroups
 from runtimetest.checks.cgroups import CgroupReader, CgroupUnavailable
-from runtimetest.registry import _BY_ID
+from runtimetest.registry import CHECKER
 from runtimetest.spec import Spec
 
 PATH = "/runtimetest/c1"
@@ -63,7 +63,7 @@ def v2_tree(tmp_path, files, controllers="cpu io memory pids cpuset hugetlb", v1
 def run(monkeypatch):
     def run(reader, check_id, data):
         monkeypatch.setattr(cgroups, "_reader", reader)
-        return run_check(_BY_ID[check_id], Spec(data))
+        return run_check(CHECKER.by_id[check_id], Spec(data))
     return run
 
 

@@ -8,7 +8,7 @@ import os
 
 from runtimetest.checker import run_check
 from runtimetest.checks import idmap, namespaces
-from runtimetest.registry import _BY_ID
+from runtimetest.registry import CHECKER
 from runtimetest.spec import Spec
 
 NS = {"network": "net", "ipc": "ipc", "uts": "uts", "pid": "pid"}
@@ -23,7 +23,7 @@ def host_facts(**inodes):
 
 
 def run(check_id, data):
-    return run_check(_BY_ID[check_id], Spec(data))
+    return run_check(CHECKER.by_id[check_id], Spec(data))
 
 
 def test_an_unlisted_namespace_must_be_the_runtimes():
@@ -90,8 +90,8 @@ def test_a_path_of_the_wrong_type_names_the_field():
 
 
 def test_namespace_checks_need_a_linux_spec():
-    assert not _BY_ID["linux.namespaces.pid"].applies_to(Spec({"process": {}}))
-    assert _BY_ID["linux.namespaces.pid"].applies_to(Spec({"linux": {}}))
+    assert not CHECKER.by_id["linux.namespaces.pid"].applies_to(Spec({"process": {}}))
+    assert CHECKER.by_id["linux.namespaces.pid"].applies_to(Spec({"linux": {}}))
 
 
 def test_id_mappings_compare_whole_lines_in_any_order():

@@ -13,31 +13,24 @@ They are kept in a list of their own (`runtimetest suite --list-checks`), apart
 from the checker's, which the static binary holds.
 """
 
-from ..registry import LEVELS, Check, Result, Skip
+from ..registry import Registry, Result, Skip
 from ..report import failure_line
 
-OUTSIDE_CHECKS = []
-_BY_ID = {}
+OUTSIDE = Registry()
+OUTSIDE_CHECKS = OUTSIDE.checks
 
 
 def outside_check(id, level, section):
     """Declare a check the driver makes from outside: func(seen, result)."""
-    if level not in LEVELS:
-        raise ValueError(f"{id}: level must be one of {LEVELS}")
-
     def register(func):
-        if id in _BY_ID:
-            raise ValueError(f"outside check id {id!r} declared twice")
-        declared = Check(id, level, section, func, None)
-        OUTSIDE_CHECKS.append(declared)
-        _BY_ID[id] = declared
+        OUTSIDE.declare(id, level, section, func)
         return func
 
     return register
 
 
 def get(check_id):
-    return _BY_ID[check_id]
+    return OUTSIDE.by_id[check_id]
 
 
 class Findings:
@@ -51,7 +44,7 @@ class Findings:
 
     def run(self, check_id, seen):
         """Run one outside check on what was seen; its failures become lines."""
-        check = _BY_ID[check_id]
+        check = OUTSIDE.by_id[check_id]
         result = Result(check)
         try:
             check.func(seen, result)

@@ -188,24 +188,25 @@ class CaseRunner:
         stopped where it had to is for the hook checks to say, not a fault.
         """
         hooks_fail = hookchecks.any_hook_fails(spec)
-        created = session.create()
-        if not created.ok:
-            if hooks_fail and not created.timed_out:
-                return self._stopped_by_hooks(result)
-            result.status = ERROR
-            result.reason = f"runtime fault: {created.describe()}{self._log_tail(session)}"
+        if self._stopped(result, session, session.create(), hooks_fail):
             return
         session.follow(session.read_pid_file())
-        started = session.start()
-        if not started.ok:
-            if hooks_fail and not started.timed_out:
-                return self._stopped_by_hooks(result)
-            result.status = ERROR
-            result.reason = f"runtime fault: {started.describe()}{self._log_tail(session)}"
+        if self._stopped(result, session, session.start(), hooks_fail):
             return
         self._wait(case, result, session)
         if hookchecks.expected_failure(spec):
             self._stopped_by_hooks(result)
+
+    def _stopped(self, result, session, command, hooks_fail):
+        """Whether a create or start that failed ends the case: stopped by its hooks, or a fault."""
+        if command.ok:
+            return False
+        if hooks_fail and not command.timed_out:
+            self._stopped_by_hooks(result)
+        else:
+            result.status = ERROR
+            result.reason = f"runtime fault: {command.describe()}{self._log_tail(session)}"
+        return True
 
     def _stopped_by_hooks(self, result):
         """The program was not to run: the container's streams and exit are the runtime's."""
