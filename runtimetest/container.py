@@ -113,6 +113,16 @@ def args():
     return [part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")] if raw else []
 
 
+def gvisor():
+    """Whether the process runs on gVisor's kernel (the Sentry), not on Linux.
+
+    gVisor implements Linux's system calls itself: many /proc and /sys files
+    are absent or say less, and its device and inode numbers are its own, not
+    the host's. Only the Sentry has /proc/sentry-meminfo.
+    """
+    return os.path.exists("/proc/sentry-meminfo")
+
+
 def cwd():
     try:
         return os.readlink(f"/proc/{pid()}/cwd")

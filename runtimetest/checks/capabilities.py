@@ -2,7 +2,8 @@
 
 Each set named in the spec must hold exactly what the spec's sets make of it
 once the runtime has applied them and exec'd the process, among the
-capabilities this kernel knows (/proc/sys/kernel/cap_last_cap):
+capabilities this kernel knows (/proc/sys/kernel/cap_last_cap, or where that
+file is absent, as under gVisor, the last one PR_CAPBSET_READ accepts):
 
 - bounding and inheritable are kept as listed;
 - a capability can only be ambient if it is also permitted and inheritable;
@@ -17,6 +18,7 @@ does not know cannot be granted: the spec asks runtimes to warn about them, not
 to fail, so they are noted and left out.
 """
 
+import errno
 import os
 
 from .. import container
@@ -25,6 +27,7 @@ from ..registry import MUST, check
 SECTION = "config.md#linux-process"
 SETS = ("bounding", "effective", "inheritable", "permitted", "ambient")
 SECBIT_NOROOT = 1 << 0
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET = 47, 1
 
 # capabilities(7), by number; python-prctl's own table lags behind the kernel.
 CAPABILITY_NAMES = (
@@ -41,8 +44,31 @@ CAPABILITY_NAMES = (
 
 
 def kernel_last_cap():
-    with open("/proc/sys/kernel/cap_last_cap") as handle:
-        return int(handle.read().strip())
+    """The highest capability number this kernel knows."""
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as handle:
+            return int(handle.read().strip())
+    except FileNotFoundError:
+        return probed_last_cap()
+
+
+def probed_last_cap():
+    """The last capability PR_CAPBSET_READ accepts: the kernel refuses unknown ones with EINVAL.
+
+    Probed only as far as python-prctl's table goes; no capability beyond it is checked.
+    """
+    import prctl
+
+    last = -1
+    for number in sorted(prctl.ALL_CAPS):
+        try:
+            prctl.capbset_read(number)
+        except OSError as error:
+            if error.errno == errno.EINVAL:
+                break
+            raise
+        last = number
+    return last
 
 
 def checkable_capabilities():
@@ -54,6 +80,33 @@ def checkable_capabilities():
             if number <= last_cap and number in prctl.ALL_CAPS}
 
 
+class AmbientUnknown(Exception):
+    """The kernel does not show the ambient set (the message says how it was asked)."""
+
+
+def ambient_mask(numbers):
+    """The ambient set as a bit mask: /proc/self/status's CapAmb, else PR_CAP_AMBIENT_IS_SET.
+
+    AmbientUnknown when the kernel shows neither: gVisor has no CapAmb line and
+    refuses PR_CAP_AMBIENT with EINVAL.
+    """
+    text = container.status().get("CapAmb")
+    if text is not None:
+        return int(text, 16)
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    mask = 0
+    for number in numbers:
+        held = libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, number, 0, 0)
+        if held < 0:
+            name = errno.errorcode.get(ctypes.get_errno(), "an error")
+            raise AmbientUnknown("this kernel shows no ambient capability set: /proc/self/status has "
+                                 f"no CapAmb line and prctl(PR_CAP_AMBIENT) fails with {name}")
+        mask |= held << number
+    return mask
+
+
 def held_by_process(set_name, names):
     """The names (of `names`) the process holds in one set."""
     import prctl
@@ -62,8 +115,8 @@ def held_by_process(set_name, names):
     if set_name == "bounding":
         held = {n for n in numbers if prctl.capbset_read(n)}
     elif set_name == "ambient":
-        # python-prctl has no PR_CAP_AMBIENT; the kernel's status line is the same fact.
-        mask = int(container.status().get("CapAmb", "0"), 16)
+        # python-prctl has no PR_CAP_AMBIENT: the kernel's status line, else prctl(2) itself.
+        mask = ambient_mask(numbers)
         held = {n for n in numbers if mask >> n & 1}
     else:
         flag = {"effective": prctl.CAP_EFFECTIVE, "permitted": prctl.CAP_PERMITTED,
@@ -77,12 +130,30 @@ def root_rules():
     import prctl
 
     ruid, euid, _ = os.getresuid()
-    noroot = bool(prctl.get_securebits() & SECBIT_NOROOT)
+    noroot = bool(securebits() & SECBIT_NOROOT)
     return (0 in (ruid, euid)) and not noroot, euid == 0 and not noroot
 
 
+def securebits():
+    """The process's securebits; none on a kernel without them.
+
+    gVisor refuses PR_GET_SECUREBITS with EINVAL: a kernel that cannot set
+    securebits cannot have set SECBIT_NOROOT either.
+    """
+    import prctl
+
+    try:
+        return prctl.get_securebits()
+    except OSError as error:
+        if error.errno == errno.EINVAL:
+            return 0
+        raise
+
+
 def no_new_privs():
-    return container.status().get("NoNewPrivs") == "1"
+    import prctl
+
+    return bool(prctl.get_no_new_privs())
 
 
 def after_execve(declared, held, root_permitted, root_effective, no_new_privs):
@@ -117,7 +188,15 @@ def compare_set(spec, result, set_name):
         if unknown and name == set_name:
             result.note(f"not capabilities this kernel and python-prctl know, left out: {', '.join(unknown)}")
         declared[name] = set(listed) & set(names)
-    held = {name: held_by_process(name, names) for name in SETS}
+    held = {name: held_by_process(name, names) for name in SETS if name != "ambient"}
+    try:
+        held["ambient"] = held_by_process("ambient", names)
+    except AmbientUnknown as unknown:
+        # The other sets need the held ambient set only when the spec leaves it out;
+        # when it lists one, after_execve takes the listed set and never reads this.
+        if set_name == "ambient" or "ambient" not in declared:
+            result.skip(str(unknown))
+        held["ambient"] = declared["ambient"]
     expected = after_execve(declared, held, *root_rules(), no_new_privs())[set_name]
     field = f"process.capabilities.{set_name}"
     if expected != declared[set_name]:

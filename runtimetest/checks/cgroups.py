@@ -734,6 +734,7 @@ PROBE_SECONDS = 3
 @check("linux.resources.pids.limit.enforced", MUST, "config-linux.md#pids", needs="linux.resources.pids.limit")
 def pids_limit_is_enforced(spec, result):
     """Forking past linux.resources.pids.limit fails with EAGAIN."""
+    skip_without_cgroup_management(spec, result)
     limit = spec.int("linux.resources.pids.limit")
     if limit <= 0:
         result.skip("no pids limit to probe")
@@ -807,6 +808,7 @@ def reap(children):
 @check("linux.resources.memory.limit.enforced", MUST, MEMORY, needs="linux.resources.memory.limit")
 def memory_limit_is_enforced(spec, result):
     """A child allocating past linux.resources.memory.limit is refused or killed; the checker survives."""
+    skip_without_cgroup_management(spec, result)
     limit = spec.int("linux.resources.memory.limit")
     if limit <= 0:
         result.skip("no memory limit to probe")

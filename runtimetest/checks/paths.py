@@ -12,6 +12,7 @@ import os
 import stat
 
 from ..registry import MUST, check
+from .mounts import readonly_mount_at
 
 PROBE_NAME = ".runtimetest-readonly-probe"
 # Never block on a FIFO or a device, never take a terminal as controlling tty.
@@ -107,7 +108,7 @@ def readonly_paths_are_readonly(spec, result):
         problem = read_error(path, info)
         if problem is not None and problem not in (errno.EACCES, errno.EPERM):
             result.fail(field, f"{path} readable", errno_name(problem))
-        on_readonly_mount = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        on_readonly_mount, _ = readonly_mount_at(path)
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
             # A read-only mount does not refuse writes to devices, FIFOs or sockets: only the mount tells.
             if not on_readonly_mount:

@@ -15,11 +15,22 @@ STREAMS = ((0, "stdin"), (1, "stdout"), (2, "stderr"))
 
 
 def terminal_of(fd):
-    """The terminal device on a descriptor, or None when it is not a terminal."""
+    """The terminal device on a descriptor, or None when it is not a terminal.
+
+    Its name when the kernel gives one (ttyname(3) looks in /dev/pts), else its
+    device numbers: gVisor's /proc/self/fd links name no file for a terminal
+    handed in from the host.
+    """
     try:
-        return os.ttyname(fd) if os.isatty(fd) else None
+        if not os.isatty(fd):
+            return None
     except OSError:
         return None
+    try:
+        return os.ttyname(fd)
+    except OSError:
+        info = os.fstat(fd)
+        return f"char {os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
 
 
 @check("process.terminal", MUST, "config.md#process", needs="process.terminal")

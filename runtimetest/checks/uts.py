@@ -1,15 +1,42 @@
-"""hostname and domainname: the names the UTS namespace shows (config.md "Hostname", "Domainname")."""
+"""hostname and domainname: the names the UTS namespace shows (config.md "Hostname", "Domainname").
+
+Read from /proc/sys/kernel/<name>; a kernel without that file (gVisor has no
+domainname there) is asked with uname(2), which carries both names.
+"""
 
 from ..registry import MUST, check
 
+# struct utsname (Linux): six fields of 65 bytes; nodename is the second, domainname the sixth.
+UTS_FIELD_LENGTH = 65
+UTS_FIELDS = {"hostname": 1, "domainname": 5}
+
+
+def uname_field(field):
+    import ctypes
+
+    buffer = ctypes.create_string_buffer(UTS_FIELD_LENGTH * 6)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.uname(buffer) != 0:
+        raise OSError(ctypes.get_errno(), "uname(2) failed")
+    start = UTS_FIELDS[field] * UTS_FIELD_LENGTH
+    return buffer.raw[start:start + UTS_FIELD_LENGTH].split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def kernel_name(field):
+    """(the name, where it was read)."""
+    try:
+        with open(f"/proc/sys/kernel/{field}") as handle:
+            return handle.read().rstrip("\n"), None
+    except FileNotFoundError:
+        return uname_field(field), "uname(2)"
+
 
 def compare_name(spec, result, field):
-    """The kernel's /proc/sys/kernel/<field> must be the spec's value."""
+    """The kernel's name (hostname or domainname) must be the spec's value."""
     expected = spec.str(field)
-    with open(f"/proc/sys/kernel/{field}") as handle:
-        found = handle.read().rstrip("\n")
+    found, source = kernel_name(field)
     if found != expected:
-        result.fail(field, expected, found)
+        result.fail(field, expected, found, why=source)
 
 
 @check("hostname", MUST, "config.md#hostname", needs="hostname")

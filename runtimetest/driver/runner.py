@@ -117,7 +117,7 @@ class CaseRunner:
         cid = container_id(case.name)
         result.container_id = cid
         config, spec = case_config(case, cid)
-        reason = self.runtime.cannot_run(config)
+        reason = self.runtime.cannot_run(config, spec)
         if reason:
             result.status, result.reason = SKIP, reason
             return

@@ -14,8 +14,10 @@ What differs between runtimes lives in the subclasses:
 - crun: on a host with hybrid cgroups (v1 controllers plus an empty cgroup2 at
   /sys/fs/cgroup/unified) crun refuses to run. Each crun command is then started
   in a private mount namespace with a fresh cgroup2 mounted on /sys/fs/cgroup
-  and `--cgroup-manager=disabled`: containers run, but no cgroup limit is
-  applied, so a case asking for one is a SKIP saying so.
+  and `--cgroup-manager=disabled`: containers run, but no cgroup limit, device
+  rule or cgroup path is applied, so a case whose config or told spec asks for
+  one is a SKIP saying so. crun also applies an empty SELinux label or AppArmor
+  profile as given, and fails where that module is off: a SKIP too.
 - runsc (gVisor): the container process lives inside the sandbox's own kernel;
   the pid in `state` (and --pid-file) is the sandbox's. The sandbox process is
   re-parented to the driver like any container process and exits with the
@@ -23,16 +25,21 @@ What differs between runtimes lives in the subclasses:
   runc's is. (`runsc wait` is no substitute: once a root container's sandbox
   has gone, it answers "exit status is unavailable".) A container without a
   network of its own needs `--network=none` on every command, not just create.
+  runsc applies cgroup settings to the sandbox's cgroup on the host, which the
+  container (in gVisor's kernel) cannot see, and a hook acting on the pid in
+  the state acts on the sandbox: cases asking for either are a SKIP.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 
 from . import cgroups
+from .bundle import base_config
 from .children import kill_group
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
@@ -133,12 +140,14 @@ class Runtime:
                     self._spec_version = value.strip()
         return self._spec_version
 
-    def cannot_run(self, config):
-        """Why this runtime cannot run a config at all (a SKIP reason), or None.
+    def cannot_run(self, config, spec=None):
+        """Why this runtime cannot run a case at all (a SKIP reason), or None.
 
-        A config declaring a newer minor version of the runtime-spec than the
-        runtime implements is not compatible with it (config.md "Specification
-        version"): fields it does not know are not a fault of the runtime.
+        `config` is what the runtime gets, `spec` what the checker is told (a
+        negative case's differs). A config declaring a newer minor version of
+        the runtime-spec than the runtime implements is not compatible with it
+        (config.md "Specification version"): fields it does not know are not a
+        fault of the runtime.
         """
         wanted = _major_minor(config.get("ociVersion"))
         supported = _major_minor(self.spec_version())
@@ -283,7 +292,8 @@ class Crun(Runtime):
 
     name = "crun"
     CGROUPS_OFF = ("crun refuses hybrid cgroups, so it runs here with "
-                   "--cgroup-manager=disabled: cgroup limits are not applied")
+                   "--cgroup-manager=disabled: cgroup limits are not applied, nor device rules "
+                   "nor the cgroup path")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -303,20 +313,75 @@ class Crun(Runtime):
             args += [f"--log={log}", "--log-format=text"]
         return args + self.extra_args
 
-    def cannot_run(self, config):
-        reason = super().cannot_run(config)
-        if reason or not self.private_cgroup2:
+    def cannot_run(self, config, spec=None):
+        reason = super().cannot_run(config, spec)
+        if reason:
             return reason
-        linux = config.get("linux") if isinstance(config.get("linux"), dict) else {}
-        resources = linux.get("resources") if isinstance(linux.get("resources"), dict) else {}
-        # The base config's device rule is in every case; limits are what a case asks for.
-        limits = sorted(key for key in resources if key != "devices")
-        if limits:
-            return f"{self.CGROUPS_OFF} (this case sets linux.resources.{', '.join(limits)})"
+        labels = empty_labels_of_disabled_modules(config)
+        if labels:
+            return (f"crun applies an empty {' and '.join(labels)} as a label to set, and fails where "
+                    "that security module is off (here): the case's premise, that an empty label asks "
+                    "for nothing, does not hold for crun")
+        if not self.private_cgroup2:
+            return None
+        asked = cgroup_requests(config) | (cgroup_requests(spec) if spec is not None else set())
+        if asked:
+            return f"{self.CGROUPS_OFF} (this case sets {', '.join(sorted(asked))})"
         return None
 
     def host_facts(self):
         return {"cgroup-limits": f"not applied: {self.CGROUPS_OFF}"} if self.private_cgroup2 else {}
+
+
+def _linux(doc):
+    linux = doc.get("linux") if isinstance(doc, dict) else None
+    return linux if isinstance(linux, dict) else {}
+
+
+def cgroup_requests(doc):
+    """The fields of a config that ask the runtime's cgroups for more than the base config does.
+
+    The base config's device rule (deny all) is in every case, and the driver
+    gives every case a cgroup path of its own: neither is a request of the case's.
+    """
+    resources = _linux(doc).get("resources")
+    resources = resources if isinstance(resources, dict) else {}
+    base_devices = _linux(base_config()).get("resources", {}).get("devices")
+    asked = {f"linux.resources.{key}" for key, value in resources.items()
+             if key != "devices" or value != base_devices}
+    path = _linux(doc).get("cgroupsPath")
+    if isinstance(path, str) and not is_driver_cgroups_path(path):
+        asked.add("linux.cgroupsPath")
+    return asked
+
+
+def is_driver_cgroups_path(path):
+    """Whether a cgroup path is the one the driver gives a case that names none: /runtimetest/<id>.
+
+    A case's own path gets -<id> appended instead, so that it holds two "rtt-".
+    """
+    return re.fullmatch(r"/runtimetest/rtt-[A-Za-z0-9_.-]+", path) is not None and path.count("rtt-") == 1
+
+
+# The spec fields naming a label, and whether this host's kernel has that module on.
+LABEL_MODULES = {
+    "process.selinuxLabel": lambda: os.path.exists("/sys/fs/selinux/enforce"),
+    "process.apparmorProfile": lambda: _read_flag("/sys/module/apparmor/parameters/enabled") == "Y",
+}
+
+
+def _read_flag(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+def empty_labels_of_disabled_modules(config):
+    process = config.get("process") if isinstance(config.get("process"), dict) else {}
+    return [field for field, enabled in LABEL_MODULES.items()
+            if process.get(field.split(".")[1]) == "" and not enabled()]
 
 
 class Runsc(Runtime):
@@ -324,6 +389,11 @@ class Runsc(Runtime):
 
     name = "runsc"
     host_process = False
+    SANDBOX_CGROUP = ("runsc applies cgroup settings to the sandbox's cgroup on the host, around gVisor's "
+                      "kernel and the gofer: the container sees no cgroup of its own, and a limit there "
+                      "bounds the whole sandbox")
+    SANDBOX_PID = ("the pid in runsc's state is the sandbox's on the host, not the container process's "
+                   "(which lives in gVisor's kernel)")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -344,6 +414,39 @@ class Runsc(Runtime):
 
     def forget(self, cid):
         self._network.pop(cid, None)
+
+    def cannot_run(self, config, spec=None):
+        reason = super().cannot_run(config, spec)
+        if reason:
+            return reason
+        asked = cgroup_requests(config) | (cgroup_requests(spec) if spec is not None else set())
+        if asked:
+            return f"{self.SANDBOX_CGROUP} (this case sets {', '.join(sorted(asked))})"
+        hooks = hooks_of_their_own(config)
+        if hooks:
+            return f"{self.SANDBOX_PID}: this case's own hooks act on the process through it ({', '.join(hooks)})"
+        return None
+
+
+# Hooks run in the runtime's namespace, where the state's pid is the one they can act on.
+RUNTIME_NAMESPACE_HOOKS = ("prestart", "createRuntime", "poststart", "poststop")
+CHECKER = "/runtimetest"
+
+
+def hooks_of_their_own(config):
+    """The runtime-namespace hooks of a config that are programs of the case's, not the checker.
+
+    The checker in hook mode only records what it sees; the case's own programs
+    (a shell calling taskset, ionice, ip) act on the container through the state's pid.
+    """
+    hooks = config.get("hooks") if isinstance(config.get("hooks"), dict) else {}
+    found = []
+    for point in RUNTIME_NAMESPACE_HOOKS:
+        entries = hooks.get(point) if isinstance(hooks.get(point), list) else []
+        for index, hook in enumerate(entries):
+            if isinstance(hook, dict) and hook.get("path") != CHECKER:
+                found.append(f"hooks.{point}[{index}] {hook.get('path')}")
+    return found
 
 
 def network_mode(config):
