@@ -75,8 +75,9 @@ def test_crun_runs_cases_here(checker_binary, tmp_path):
     statuses = {name: case["status"] for name, case in results.items()}
     hooks = statuses.pop("hooks-points")
     assert statuses == {"uts-hostname": "pass", "lifecycle-states": "pass", "terminal-console": "pass"}, run.stdout
-    # crun 1.8 runs every hook, but hands some the wrong state (see README): judged, not a fault.
-    assert hooks in ("pass", "fail") and results["hooks-points"]["outside_failures"] is not None
+    # crun 1.8 runs every hook, but hands some the wrong state (see README): judged, not a fault,
+    # and recorded as a departure of crun 1.8 (spec-fixtures/departures/crun.json).
+    assert hooks in ("pass", "fail", "departure") and results["hooks-points"]["outside_failures"] is not None
 
 
 @requires_root

@@ -15,7 +15,7 @@ import pytest
 from runtimetest import container
 from runtimetest.checker import run_check
 from runtimetest.checks import capabilities, devices, mounts, namespaces, process, scheduling, terminal, uts
-from runtimetest.registry import _BY_ID
+from runtimetest.registry import CHECKER
 from runtimetest.spec import Spec
 
 # What gVisor's kernel writes in /proc/self/mountinfo (runsc sorts mounts by
@@ -31,7 +31,7 @@ GVISOR_MOUNTINFO = """\
 
 
 def run(check_id, data):
-    return run_check(_BY_ID[check_id], Spec(data))
+    return run_check(CHECKER.by_id[check_id], Spec(data))
 
 
 @pytest.fixture
