@@ -35,6 +35,8 @@ def test_entries_apply_to_matching_versions_only(tmp_path):
     ({"runtime": "runc", "entries": [dict(ENTRY, surprise=1)]}, "entries[0]: Additional properties are not allowed"),
     ({"runtime": "crun", "entries": []}, "runc.json: runtime: should be 'runc', found 'crun'"),
     ({"runtime": "runc", "entries": [dict(ENTRY, stderr=["re:("])]}, "runc.json: a: stderr[0]: bad regular expression"),
+    ({"runtime": "runc", "entries": [dict(ENTRY, exit="SIGNOPE")]}, "runc.json: a: exit: no such signal 'SIGNOPE'"),
+    ({"runtime": "runc", "entries": [dict(ENTRY, stdout=1)]}, "entries[0].stdout: 1 is not of type 'string'"),
 ])
 def test_a_broken_file_names_itself_and_the_field(tmp_path, data, message):
     write(tmp_path, data)
@@ -43,11 +45,13 @@ def test_a_broken_file_names_itself_and_the_field(tmp_path, data, message):
     assert message in str(raised.value) and str(tmp_path) in str(raised.value)
 
 
-def judged(outside, departure):
+def judged(outside, departure, exit=None, stdout=b""):
     case = Case("a", "/nowhere")
     result = CaseResult(case)
-    result.exit_compared = False
+    result.exit_compared = exit is not None
+    result.exit = exit
     result.outside = outside
+    result.stdout = stdout
     runner = CaseRunner(runtime=None, checker=None, work_root=None,
                         departures={"a": departure} if departure else {})
     runner._compare(case, result)
@@ -55,20 +59,31 @@ def judged(outside, departure):
 
 
 def test_a_case_failing_exactly_as_recorded_is_a_known_departure():
-    departure = departures.Departure("a", "it does b", ["x: y [MUST z]"], None, "runc.json")
+    departure = departures.Departure("a", "it does b", ["x: y [MUST z]"], "runc.json")
     result = judged(["x: y [MUST z]"], departure)
     assert result.status == DEPARTS and result.reason == "known departure: it does b"
     assert not result.failed
 
 
 def test_a_case_failing_any_other_way_still_fails():
-    departure = departures.Departure("a", "it does b", ["x: y [MUST z]"], None, "runc.json")
+    departure = departures.Departure("a", "it does b", ["x: y [MUST z]"], "runc.json")
     assert judged(["x: y [MUST z]", "another fault [MUST z]"], departure).status == FAIL
     assert judged(["something else [MUST z]"], departure).status == FAIL
 
 
+def test_a_departure_may_change_the_exit_status_and_stdout_too(tmp_path):
+    from runtimetest.driver.children import Exit
+
+    write(tmp_path, {"runtime": "runc", "entries": [dict(ENTRY, exit="SIGKILL", stdout="")]})
+    departure = departures.load(str(tmp_path), "runc", "1.1.5")["a"]
+    killed = Exit(9, None)  # wait status of a process killed by SIGKILL
+    assert judged(["x: y [MUST z]"], departure, exit=killed).status == DEPARTS
+    assert judged(["x: y [MUST z]"], departure, exit=killed, stdout=b"surprise").status == FAIL
+    assert judged(["x: y [MUST z]"], departure, exit=Exit(0, None)).status == FAIL
+
+
 def test_a_case_passing_though_recorded_passes_and_says_the_record_can_go():
-    departure = departures.Departure("a", "it does b", ["x: y [MUST z]"], None, "runc.json")
+    departure = departures.Departure("a", "it does b", ["x: y [MUST z]"], "runc.json")
     result = judged([], departure)
     assert result.status == PASS and result.stale_departure == "runc.json"
     assert any("the record can go" in note for note in result.notes)

@@ -124,17 +124,25 @@ def _read_int(path, what):
         raise CaseError(f"{path}: {what} should be an integer, found {text!r}") from None
 
 
-def _read_exit(path):
-    """(exit code, None) or (None, signal number) from NAME.exit."""
+def parse_exit(text, where):
+    """(exit code, None) or (None, signal number) from an exit status or a signal name."""
     import signal
 
-    text = _read_text(path).strip()
+    text = str(text).strip()
     if text.upper().startswith("SIG"):
         try:
             return None, signal.Signals[text.upper()].value
         except KeyError:
-            raise CaseError(f"{path}: no such signal {text!r}") from None
-    return _read_int(path, "exit status"), None
+            raise CaseError(f"{where}: no such signal {text!r}") from None
+    try:
+        return int(text), None
+    except ValueError:
+        raise CaseError(f"{where}: exit status should be an integer, found {text!r}") from None
+
+
+def _read_exit(path):
+    """(exit code, None) or (None, signal number) from NAME.exit."""
+    return parse_exit(_read_text(path), path)
 
 
 def _read_timeout(path):

@@ -14,8 +14,8 @@ runtime version the cases that runtime fails, why, and exactly how:
     }
 
 `version` is a glob on the version the runtime prints first in `--version`;
-`stderr` replaces NAME.err for that runtime version (and `exit`, if given,
-NAME.exit). A case that fails exactly as recorded is reported as a known
+`stderr` replaces NAME.err for that runtime version, and `exit` (a status or a
+signal name) and `stdout`, if given, NAME.exit and NAME.out. A case that fails exactly as recorded is reported as a known
 departure: listed with its reason, counted with the skipped, not failed. A case
 that fails any other way still fails, so a departure never hides a new fault;
 one that passes although a departure is recorded passes, with a note that the
@@ -27,6 +27,7 @@ import json
 import os
 import re
 
+from .cases import CaseError, parse_exit
 from .schema import first_error
 
 SCHEMA = {
@@ -45,7 +46,8 @@ SCHEMA = {
                     "case": {"type": "string", "minLength": 1},
                     "why": {"type": "string", "minLength": 1},
                     "stderr": {"type": "array", "items": {"type": "string"}},
-                    "exit": {"type": "integer"},
+                    "exit": {"type": ["integer", "string"]},
+                    "stdout": {"type": "string"},
                 },
             },
         },
@@ -59,12 +61,16 @@ class DepartureError(Exception):
 
 
 class Departure:
-    def __init__(self, case, why, stderr, exit, source):
+    """How a case goes with a runtime that departs from the spec: stderr, and exit and
+    stdout where they differ from the case's (None: the case's own)."""
+
+    def __init__(self, case, why, stderr, source, exit=None, stdout=None):
         self.case = case
         self.why = why
         self.stderr = stderr
-        self.exit = exit
         self.source = source
+        self.exit = exit  # (code, None) or (None, signal number)
+        self.stdout = stdout  # bytes
 
 
 def runtime_version(runtime):
@@ -103,8 +109,14 @@ def load(directory, runtime_name, version):
                 except re.error as error:
                     raise DepartureError(f"{path}: {entry['case']}: stderr[{number}]: "
                                          f"bad regular expression: {error}") from None
-        found[entry["case"]] = Departure(entry["case"], entry["why"], entry["stderr"],
-                                         entry.get("exit"), path)
+        exit = None
+        if "exit" in entry:
+            try:
+                exit = parse_exit(entry["exit"], f"{path}: {entry['case']}: exit")
+            except CaseError as error:
+                raise DepartureError(str(error)) from None
+        stdout = entry["stdout"].encode() if "stdout" in entry else None
+        found[entry["case"]] = Departure(entry["case"], entry["why"], entry["stderr"], path, exit, stdout)
     return found
 
 

@@ -240,7 +240,8 @@ class CaseRunner:
             result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"
 
     def _compare(self, case, result):
-        problems = self._problems(case, result, case.expected_err, case.expected_exit, case.expected_signal)
+        problems = self._problems(result, case.expected_err, (case.expected_exit, case.expected_signal),
+                                  case.expected_out)
         departure = self.departures.get(case.name)
         if not problems:
             result.status = PASS
@@ -250,9 +251,9 @@ class CaseRunner:
                                     f"{departure.source}, but it passed: the record can go")
             return
         if departure is not None:
-            exit = case.expected_exit if departure.exit is None else departure.exit
-            signal = case.expected_signal if departure.exit is None else None
-            if not self._problems(case, result, departure.stderr, exit, signal):
+            exit = departure.exit or (case.expected_exit, case.expected_signal)
+            out = case.expected_out if departure.stdout is None else departure.stdout
+            if not self._problems(result, departure.stderr, exit, out):
                 result.status = DEPARTS
                 result.reason = f"known departure: {departure.why}"
                 result.details = [f"recorded in {departure.source}", *problems]
@@ -261,10 +262,11 @@ class CaseRunner:
         result.reason = problems[0].splitlines()[0]
         result.details = problems
 
-    def _problems(self, case, result, expected_err, expected_exit, expected_signal):
-        """What differs from the expectations: exit status, stderr, stdout (each a text)."""
+    def _problems(self, result, expected_err, expected_exit, expected_out):
+        """What differs from the expectations: exit status ((code, signal)), stderr, stdout."""
         problems = []
         exit = result.exit
+        expected_exit, expected_signal = expected_exit
         if result.exit_compared:
             if expected_signal is not None:
                 expected = f"killed by {signal_name(expected_signal)}"
@@ -283,7 +285,7 @@ class CaseRunner:
         if err_problem:
             problems.append(err_problem)
         if result.streams_compared:
-            out_problem = compare.compare_stdout(case.expected_out, result.stdout)
+            out_problem = compare.compare_stdout(expected_out, result.stdout)
             if out_problem:
                 problems.append(out_problem)
         return problems
