@@ -7,6 +7,7 @@ import re
 import pytest
 
 from conftest import FIXTURES
+from runtimetest.driver import departures
 
 DEPARTURES = os.path.join(FIXTURES, "departures")
 FILES = sorted(name for name in os.listdir(DEPARTURES) if name.endswith(".json"))
@@ -20,22 +21,18 @@ def test_every_runtime_with_an_adapter_has_its_file():
 
 @pytest.mark.parametrize("name", FILES)
 def test_a_departures_file_is_well_formed(name):
-    with open(os.path.join(DEPARTURES, name)) as handle:
-        data = json.load(handle)
-    assert set(data) == {"runtime", "entries"} and data["runtime"] == name[:-len(".json")]
+    runtime = name[:-len(".json")]
+    entries = departures.read(os.path.join(DEPARTURES, name), runtime)  # the driver's own checks
     seen = set()
-    for entry in data["entries"]:
-        where = f"{name}: {entry.get('case')}"
-        assert set(entry) <= {"version", "case", "why", "stderr", "exit"}, where
+    for entry in entries:
+        where = f"{name}: {entry['case']}"
         assert entry["case"] in CASES, f"{where}: no such case"
         assert (entry["version"], entry["case"]) not in seen, f"{where}: recorded twice"
         seen.add((entry["version"], entry["case"]))
-        assert entry["why"].strip() and "\n" not in entry["why"], f"{where}: why is one line"
+        assert "\n" not in entry["why"], f"{where}: why is one line"
         assert entry["stderr"], f"{where}: a departure shows in failure lines"
         for line in entry["stderr"]:
-            if line.startswith("re:"):
-                re.compile(line[3:])
-            else:
-                # Literal lines are failure lines, or what a runtime itself printed on the container's stderr.
-                assert FAILURE_LINE.fullmatch(line) or not line.startswith(("hooks.", "lifecycle.")), where
-        assert isinstance(entry.get("exit", 0), int)
+            # Literal lines are failure lines, or what a runtime itself printed on the container's stderr.
+            assert line.startswith("re:") or FAILURE_LINE.fullmatch(line) or \
+                not line.startswith(("hooks.", "lifecycle.")), where
+        departures.load(DEPARTURES, runtime, entry["version"].replace("*", "0"))  # exit and stdout parse

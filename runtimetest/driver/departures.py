@@ -85,23 +85,17 @@ def path_for(directory, runtime_name):
     return os.path.join(directory, f"{runtime_name}.json")
 
 
-def load(directory, runtime_name, version):
-    """{case name: Departure} recorded for this runtime at this version ({} when none)."""
-    path = path_for(directory, runtime_name)
+def read(path, runtime_name):
+    """The entries of a departures file, each checked ({"case": Departure-fields...})."""
     try:
         with open(path) as handle:
             data = json.load(handle)
-    except FileNotFoundError:
-        return {}
     except (OSError, ValueError) as error:
         raise DepartureError(f"{path}: {error}") from None
     _validate(path, data)
     if data["runtime"] != runtime_name:
         raise DepartureError(f"{path}: runtime: should be {runtime_name!r}, found {data['runtime']!r}")
-    found = {}
     for entry in data["entries"]:
-        if version is None or not fnmatch.fnmatchcase(version, entry["version"]):
-            continue
         for number, line in enumerate(entry["stderr"]):
             if line.startswith("re:"):
                 try:
@@ -109,6 +103,18 @@ def load(directory, runtime_name, version):
                 except re.error as error:
                     raise DepartureError(f"{path}: {entry['case']}: stderr[{number}]: "
                                          f"bad regular expression: {error}") from None
+    return data["entries"]
+
+
+def load(directory, runtime_name, version):
+    """{case name: Departure} recorded for this runtime at this version ({} when none)."""
+    path = path_for(directory, runtime_name)
+    if not os.path.exists(path):
+        return {}
+    found = {}
+    for entry in read(path, runtime_name):
+        if version is None or not fnmatch.fnmatchcase(version, entry["version"]):
+            continue
         exit = None
         if "exit" in entry:
             try:
