@@ -1,6 +1,5 @@
 """The recorded departures (spec-fixtures/departures/<runtime>.json) are well formed and name real cases."""
 
-import json
 import os
 import re
 
