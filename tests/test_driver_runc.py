@@ -66,3 +66,17 @@ def test_a_signal_to_the_driver_leaves_no_runc_container(checker_binary, tmp_pat
     assert {case["status"] for case in data["cases"]} == {"pass", "error"}
     assert ids.isdisjoint(runc_ids())
     assert not list((tmp_path / "records").iterdir())
+
+
+def test_an_empty_cgroup_left_by_a_runtime_is_removed_and_a_busy_one_is_not(tmp_path):
+    from runtimetest.driver import cgroups
+
+    hierarchy = tmp_path / "pids"
+    (hierarchy / "runtimetest" / "gone").mkdir(parents=True)
+    (hierarchy / "runtimetest" / "busy" / "child").mkdir(parents=True)
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"cgroup {hierarchy} cgroup rw,pids 0 0\ntmpfs /tmp tmpfs rw 0 0\n")
+    assert cgroups.remove_empty("/runtimetest/gone", str(mounts)) == [str(hierarchy / "runtimetest" / "gone")]
+    assert cgroups.remove_empty("/runtimetest/busy", str(mounts)) == []
+    assert (hierarchy / "runtimetest" / "busy").exists()
+    assert cgroups.remove_empty("/", str(mounts)) == [] and cgroups.remove_empty("relative", str(mounts)) == []

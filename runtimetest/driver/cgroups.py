@@ -49,3 +49,47 @@ def peak_memory(cgroups_path, root=CGROUP_ROOT):
     if is_unified(root):
         return _read_int(os.path.join(root, relative, "memory.peak"))
     return _read_int(os.path.join(root, "memory", relative, "memory.max_usage_in_bytes"))
+
+
+def hierarchies(mounts="/proc/self/mounts"):
+    """Mount points of every cgroup (v1) and cgroup2 hierarchy on this host."""
+    points = []
+    try:
+        with open(mounts) as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) >= 3 and fields[2] in ("cgroup", "cgroup2"):
+                    points.append(fields[1])
+    except OSError:
+        pass
+    return points
+
+
+def remove_empty(cgroups_path, mounts="/proc/self/mounts", settle=1.0):
+    """Remove what is left of a container's cgroup (cgroupfs-style path) once it is gone.
+
+    A runtime that loses a container's record never deletes its cgroup; rmdir
+    only ever removes a cgroup with no process and no child, so this cannot
+    touch one in use. Returns the directories removed.
+    """
+    if not isinstance(cgroups_path, str) or not cgroups_path.startswith("/") or cgroups_path == "/":
+        return []
+    import errno
+    import time
+
+    removed = []
+    deadline = time.monotonic() + settle
+    for point in hierarchies(mounts):
+        path = os.path.join(point, cgroups_path.lstrip("/"))
+        while True:
+            try:
+                os.rmdir(path)
+            except OSError as error:
+                # EBUSY: its last processes are still being reaped; give them a moment.
+                if error.errno == errno.EBUSY and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                break
+            removed.append(path)
+            break
+    return removed

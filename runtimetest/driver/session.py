@@ -220,6 +220,9 @@ class Session:
                     problem = f"runtime fault: {deleted.describe()}: the container is left for `runtimetest clean`"
         self._end_process()
         self.runtime.forget(self.cid)
+        if problem is None and self.may_exist:
+            linux = self.config.get("linux") if isinstance(self.config.get("linux"), dict) else {}
+            cgroups.remove_empty(linux.get("cgroupsPath"))
         return problem
 
     def close(self):
