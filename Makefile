@@ -16,10 +16,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CHECKER := build/runtimetest
 
-# Debian packages: the runtimes under test, busybox for the start-up floor, and
-# what building the static checker needs (build/build-packages.txt, shared with
-# Dockerfile.static: Debian's own Python, see build/freeze.sh).
-APT_PACKAGES := runc crun runsc busybox-static $(shell cat build/build-packages.txt)
+# Debian packages: the runtimes under test; busybox for the start-up floor and
+# the cases that need a shell; iproute2, util-linux and procps, with which the
+# tests prepare the host (veth devices, namespaces, unshare, taskset, pgrep);
+# and what building the static checker needs (build/build-packages.txt, shared
+# with Dockerfile.static: Debian's own Python, see build/freeze.sh).
+APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
+	$(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/runtimetest.spec build/checker_main.py build/freeze.sh
 
