@@ -20,6 +20,11 @@ def runtimetest(*args, **kwargs):
     return subprocess.run([sys.executable, "-m", "runtimetest", *args], cwd=ROOT, **kwargs)
 
 
+def case_names(directory):
+    """The names of the cases in a case directory (every NAME.json, NAME.spec.json aside)."""
+    return sorted({f.split(".")[0] for f in os.listdir(directory) if f.endswith(".json")})
+
+
 def run_checker(spec, *args, tmp_path):
     """Run the checker from source on this host against a spec (a dict or raw text)."""
     path = tmp_path / "spec.json"

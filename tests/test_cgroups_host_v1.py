@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, case_passed, requires_root, run_suite
+from conftest import FIXTURES, case_names, case_passed, requires_root, run_suite
 
 pytestmark = requires_root
 CASES = os.path.join(FIXTURES, "host-cgroups-v1")
 PREPARE = os.path.join(CASES, "prepare.sh")
-NAMES = sorted({f.split(".")[0] for f in os.listdir(CASES) if f.endswith(".json")})
+NAMES = case_names(CASES)
 
 
 def v1_hierarchies():

@@ -13,12 +13,12 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, case_passed, requires_root, run_suite
+from conftest import FIXTURES, case_names, case_passed, requires_root, run_suite
 
 pytestmark = requires_root
 CASES = os.path.join(FIXTURES, "host-cgroup2")
 PREPARE = os.path.join(CASES, "prepare.sh")
-NAMES = sorted({f.split(".")[0] for f in os.listdir(CASES) if f.endswith(".json")})
+NAMES = case_names(CASES)
 # runc 1.1.5 ignores linux.personality (see README): those cases are crun's.
 RUNC_NAMES = [n for n in NAMES if n.startswith("cgroups-")]
 

@@ -16,10 +16,10 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES, requires_root, runtimetest
+from conftest import FIXTURES, case_names, requires_root, runtimetest
 
 pytestmark = requires_root
-CASE_NAMES = sorted({f.split(".")[0] for f in os.listdir(FIXTURES) if f.endswith(".json")})
+CASE_NAMES = case_names(FIXTURES)
 
 
 @pytest.fixture(scope="module")

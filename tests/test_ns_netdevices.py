@@ -10,12 +10,12 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES, case_passed, prepared_host, requires_root, run_suite
+from conftest import FIXTURES, case_names, case_passed, prepared_host, requires_root, run_suite
 
 pytestmark = requires_root
 CASES = os.path.join(FIXTURES, "host-netdevices")
 PREPARE = os.path.join(CASES, "prepare.sh")
-NAMES = sorted({f.split(".")[0] for f in os.listdir(CASES) if f.endswith(".json")})
+NAMES = case_names(CASES)
 
 
 @pytest.fixture(scope="module")
