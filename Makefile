@@ -5,7 +5,8 @@
 #                                     run spec-fixtures/ against a runtime; fails
 #                                     when the runtime fails a case
 #   make test                         the project's tests (unit + real containers)
-#   make bench                        start-up cost of the checker vs a static no-op
+#   make bench                        start-up cost of the checker vs a static no-op and
+#                                     a frozen hello world, with a breakdown
 #   make static                       build/runtimetest, the static checker
 
 RUNTIME ?= runc
@@ -15,6 +16,7 @@ PYTHON_FOR_VENV ?= /usr/bin/python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 CHECKER := build/runtimetest
+HELLO := build/runtimetest-hello
 
 # Debian packages: the runtimes under test; busybox for the start-up floor and
 # the cases that need a shell; iproute2, util-linux and procps, with which the
@@ -24,7 +26,7 @@ CHECKER := build/runtimetest
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 	$(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
-	build/runtimetest.spec build/checker_main.py build/freeze.sh
+	build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh build/requirements.txt
 
 .PHONY: all deps venv static conformance test bench clean distclean
 
@@ -43,8 +45,7 @@ deps: .deps.stamp
 	@touch $@
 
 venv: $(VENV)/.stamp
-# --no-cache-dir: python-prctl must be compiled by this interpreter, not taken
-# from a wheel another Python built (its RUNPATH would break staticx).
+# Debian's interpreter (PYTHON_FOR_VENV): the static checker links its libpython.
 $(VENV)/.stamp: .deps.stamp pyproject.toml build/requirements.txt
 	$(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-cache-dir -r build/requirements.txt
@@ -61,11 +62,15 @@ conformance: $(CHECKER)
 test: $(CHECKER)
 	$(PY) -m pytest -q
 
-bench: $(CHECKER)
+# The bench's second floor: hello world frozen by the same recipe.
+$(HELLO): $(VENV)/.stamp runtimetest/hello.py build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh
+	build/freeze.sh $(PY) $(HELLO) runtimetest.hello
+
+bench: $(CHECKER) $(HELLO)
 	$(VENV)/bin/runtimetest bench --runtime $(RUNTIME)
 
 clean:
-	rm -f $(CHECKER)
+	rm -f $(CHECKER) $(HELLO)
 	rm -rf build/__pycache__ .pytest_cache
 
 distclean: clean

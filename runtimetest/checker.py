@@ -10,7 +10,7 @@ whenever the checks ran and 2 when the command line is wrong.
 import os
 import sys
 
-from . import __version__
+from . import __version__, container
 from .checks import load_all
 from .registry import CHECKS, LEVELS, Result, Skip
 from .report import Reporter
@@ -164,6 +164,7 @@ HELPER_MODES = ("--hook", "--await-signal")
 
 
 def entry():
+    container.note_start()
     if len(sys.argv) > 1 and sys.argv[1] in HELPER_MODES:
         from .hooks import main as helper_main
 

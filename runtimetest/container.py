@@ -1,20 +1,13 @@
 """The process the runtime started, as seen from inside.
 
-The static checker is a chain of processes: the runtime execs the staticx
-bootloader, which unpacks and starts PyInstaller's bootloader, which unpacks and
-starts Python. Each bootloader marks the environment of the process it starts.
-Attributes that the chain does not change (credentials, limits, capabilities,
-namespaces) are read from the checker's own process; those it does change
-(environment, argv, open descriptors) are read from the process the runtime
-started: the first ancestor whose environment carries no bootloader mark.
+The static checker is that process: the runtime execs it and it runs Python
+itself, unpacking nothing and starting nothing in between. Its credentials,
+limits, capabilities, namespaces, argv and environment are the runtime's
+doing; the descriptors it holds are read at start, before the checker opens
+any of its own.
 """
 
 import os
-import sys
-
-# Variables the bootloaders add to the environment of the process they start.
-BOOTLOADER_MARKS = ("STATICX_BUNDLE_DIR", "_PYI_ARCHIVE_FILE", "_PYI_APPLICATION_HOME_DIR")
-BOOTLOADER_PREFIXES = ("STATICX_", "_PYI_")
 
 
 def _read(path, mode="r"):
@@ -36,20 +29,14 @@ def environ_of(pid):
 def environ():
     """The environment the runtime gave the process it started.
 
-    Read from that process when it lets us; it does not when execve(2) raised its
-    capabilities (it is then not dumpable), and the checker's own environment,
-    without what the bootloaders added, is the same thing.
+    Read from /proc when it lets us; it does not when execve(2) raised the
+    process's capabilities (it is then not dumpable, and its /proc files are
+    root's), and Python's copy, taken at start, is the same thing.
     """
     try:
         return environ_of(pid())
     except PermissionError:
-        pass
-    own = {k: v for k, v in os.environ.items() if not k.startswith(BOOTLOADER_PREFIXES)}
-    if "LD_LIBRARY_PATH_ORIG" in own:
-        own["LD_LIBRARY_PATH"] = own.pop("LD_LIBRARY_PATH_ORIG")
-    elif os.environ.get("LD_LIBRARY_PATH") in unpack_dirs():
-        own.pop("LD_LIBRARY_PATH")
-    return own
+        return dict(os.environ)
 
 
 def parent_of(pid):
@@ -59,41 +46,42 @@ def parent_of(pid):
     return 0
 
 
-def _started_by_bootloader(pid):
-    try:
-        env = environ_of(pid)
-    except OSError:
-        return False
-    return any(mark in env for mark in BOOTLOADER_MARKS)
-
-
-_top = None
-
-
 def pid():
     """The pid (in our pid namespace) of the process the runtime started."""
-    global _top
-    if _top is None:
-        current = os.getpid()
-        while _started_by_bootloader(current):
-            parent = parent_of(current)
-            if parent <= 0:
-                break
-            current = parent
-        _top = current
-    return _top
+    return os.getpid()
 
 
-def unpack_dirs():
-    """Directories the bootloaders unpacked into: the checker's own, not the runtime's."""
-    dirs = []
-    bundle = os.environ.get("STATICX_BUNDLE_DIR")
-    if bundle:
-        dirs.append(bundle)
-    meipass = getattr(sys, "_MEIPASS", None)
-    if meipass:
-        dirs.append(meipass)
-    return dirs
+def open_fds(pid="self"):
+    """fd number -> what it points to, for one process (less the handle that lists them)."""
+    directory = f"/proc/{pid}/fd"
+    found = {}
+    with os.scandir(directory) as entries:
+        names = [entry.name for entry in entries]
+    for name in names:
+        try:
+            found[int(name)] = os.readlink(f"{directory}/{name}")
+        except (OSError, ValueError):
+            continue  # closed meanwhile: the directory handle scandir used
+    return found
+
+
+_fds_at_start = None
+
+
+def note_start():
+    """Take what must be seen before the checker changes it: the descriptors it was given."""
+    global _fds_at_start
+    try:
+        _fds_at_start = open_fds()
+    except OSError:
+        _fds_at_start = None
+
+
+def fds_at_start():
+    """fd -> target as the process held them when it started; OSError if /proc could not tell."""
+    if _fds_at_start is None:
+        return open_fds()
+    return dict(_fds_at_start)
 
 
 def status():

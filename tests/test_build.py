@@ -1,4 +1,4 @@
-"""The static checker: statically linked, self-contained, built by one recipe."""
+"""The static checker: statically linked, self-contained, built by one reproducible recipe."""
 
 import os
 import re
@@ -30,3 +30,27 @@ def test_the_dockerfile_and_the_makefile_build_by_one_recipe():
         assert shared in dockerfile and shared in makefile, shared
     assert re.search(r"build/freeze\.sh \S+ ", dockerfile) and "build/freeze.sh $(PY)" in makefile
     assert "FROM debian:bookworm" in dockerfile
+
+
+def test_two_builds_at_once_succeed_and_agree(tmp_path):
+    """The recipe keeps no state outside its own work directory: two runs at once both
+    succeed, and the same sources give the same bytes."""
+    python = os.path.join(ROOT, ".venv", "bin", "python")
+    outputs = [tmp_path / f"hello-{n}" for n in (1, 2)]
+    builds = [subprocess.Popen([os.path.join(ROOT, "build", "freeze.sh"), python, str(out), "runtimetest.hello"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for out in outputs]
+    for build in builds:
+        log = build.communicate(timeout=600)[0]
+        assert build.returncode == 0, log
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    assert subprocess.run([str(outputs[0])], capture_output=True, text=True).stdout == "hello\n"
+
+
+def test_the_binary_imports_only_from_itself(checker_binary, tmp_path):
+    """No interpreter, library or module is looked for outside the binary: PYTHON* variables
+    and a hostile sys.path entry in the working directory change nothing."""
+    (tmp_path / "json").mkdir()
+    (tmp_path / "json" / "__init__.py").write_text("raise SystemExit('imported from the working directory')")
+    run = subprocess.run([checker_binary, "--version"], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(tmp_path), "PYTHONHOME": str(tmp_path), "PYTHONSTARTUP": "/x"})
+    assert run.returncode == 0 and run.stderr == "" and run.stdout.startswith("runtimetest ")

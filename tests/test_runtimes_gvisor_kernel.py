@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from runtimetest import container
+from runtimetest import container, syscalls
 from runtimetest.checker import run_check
 from runtimetest.checks import capabilities, devices, mounts, namespaces, process, scheduling, terminal, uts
 from runtimetest.registry import CHECKER
@@ -122,14 +122,8 @@ def test_a_set_left_out_of_the_spec_needs_the_ambient_set(gvisor_capabilities, m
 
 
 def test_ambient_is_read_with_prctl_without_a_capamb_line(monkeypatch):
-    class Libc:
-        def prctl(self, option, sub, number, *rest):
-            return 1 if number == 5 else 0
-
-    import ctypes
-
     monkeypatch.setattr(container, "status", lambda: {})
-    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: Libc())
+    monkeypatch.setattr(syscalls, "prctl", lambda option, sub, number, *rest: 1 if number == 5 else 0)
     assert capabilities.ambient_mask([5, 10]) == 1 << 5
 
 
@@ -261,15 +255,11 @@ def test_personality_is_asked_of_the_kernel_without_the_proc_file(monkeypatch):
 
 
 def test_personality_skips_when_the_kernel_shows_none(monkeypatch):
-    import ctypes
-
-    class Libc:
-        def personality(self, query):
-            ctypes.set_errno(errno.EINVAL)
-            return -1
+    def personality(query):
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
 
     monkeypatch.setattr("builtins.open", missing("/proc/self/personality"))
-    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: Libc())
+    monkeypatch.setattr(syscalls, "personality", personality)
     result = run("linux.personality", {"linux": {"personality": {"domain": "LINUX32"}}})
     assert result.status == "skip" and "personality(2) fails with EINVAL" in result.skip_reason
 

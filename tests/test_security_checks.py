@@ -208,20 +208,21 @@ def test_propagation_probe_result_is_compared(monkeypatch):
 
 def test_extra_descriptors_fail_and_preserved_ones_pass(monkeypatch):
     held = {0: "pipe:[1]", 1: "pipe:[2]", 2: "pipe:[3]", 3: "socket:[4]", 7: "/etc/passwd"}
-    monkeypatch.setattr(fds, "held_fds", lambda: (held, "pid 1, the process the runtime started"))
+    monkeypatch.setattr(container, "fds_at_start", lambda: dict(held))
     monkeypatch.setattr(container, "environ", lambda: {})
     assert run("fds", {"linux": {}}).failures == [
         "open file descriptors: expected [0, 1, 2], found [0, 1, 2, 3, 7] "
-        "(fd 3 -> socket:[4]; fd 7 -> /etc/passwd; pid 1, the process the runtime started)"]
+        "(fd 3 -> socket:[4]; fd 7 -> /etc/passwd)"]
     preserved = {"linux": {}, "annotations": {"org.runtimetest.preserve-fds": "5"}}
     assert run("fds", preserved).failures == []
     monkeypatch.setattr(container, "environ", lambda: {"LISTEN_FDS": "1"})
-    assert run("fds", {"linux": {}}).failures[0].endswith("(fd 7 -> /etc/passwd; pid 1, the process the runtime started)")
+    assert run("fds", {"linux": {}}).failures[0].endswith("(fd 7 -> /etc/passwd)")
 
 
-def test_the_checkers_own_descriptors_are_left_out(monkeypatch):
-    monkeypatch.setattr(container, "unpack_dirs", lambda: ["/tmp/_MEI123"])
-    monkeypatch.setenv("STATICX_PROG_PATH", "/runtimetest")
-    assert fds.checkers_own("/tmp/_MEI123/base_library.zip")
-    assert fds.checkers_own("/runtimetest")
-    assert not fds.checkers_own("/tmp/_MEI1234/x") and not fds.checkers_own("/spec.json")
+def test_descriptors_are_those_held_at_start_not_the_checkers_own(tmp_path):
+    """A descriptor the checker opens after it started is not the runtime's doing."""
+    container.note_start()
+    at_start = container.fds_at_start()
+    with open(tmp_path / "later", "w"):
+        assert container.fds_at_start() == at_start
+        assert str(tmp_path / "later") in container.open_fds().values()

@@ -93,14 +93,14 @@ def ambient_mask(numbers):
     text = container.status().get("CapAmb")
     if text is not None:
         return int(text, 16)
-    import ctypes
+    from ..syscalls import prctl
 
-    libc = ctypes.CDLL(None, use_errno=True)
     mask = 0
     for number in numbers:
-        held = libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, number, 0, 0)
-        if held < 0:
-            name = errno.errorcode.get(ctypes.get_errno(), "an error")
+        try:
+            held = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, number, 0, 0)
+        except OSError as error:
+            name = errno.errorcode.get(error.errno, "an error")
             raise AmbientUnknown("this kernel shows no ambient capability set: /proc/self/status has "
                                  f"no CapAmb line and prctl(PR_CAP_AMBIENT) fails with {name}")
         mask |= held << number

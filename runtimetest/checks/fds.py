@@ -8,13 +8,9 @@ is the larger of the annotation `org.runtimetest.preserve-fds` (what the
 runtime was asked for with --preserve-fds; default 0) and LISTEN_FDS in the
 process's environment (socket activation).
 
-The descriptors are read from the process the runtime started (the first
-bootloader of the checker, which holds only what it was given); where that
-process cannot be read, from the checker's own, leaving out what the checker
-opened itself (its binary, its unpack directories).
+The descriptors are those the checker held when it started, before it opened
+any of its own: it is the process the runtime started.
 """
-
-import os
 
 from .. import container
 from ..registry import MUST, check
@@ -39,48 +35,15 @@ def preserved_count(spec, result):
     return count
 
 
-def open_fds(pid):
-    """fd number -> what it points to, for one process."""
-    directory = f"/proc/{pid}/fd"
-    found = {}
-    for name in os.listdir(directory):
-        try:
-            found[int(name)] = os.readlink(f"{directory}/{name}")
-        except (OSError, ValueError):
-            continue  # closed meanwhile (the directory handle listdir used)
-    return found
-
-
-def checkers_own(target):
-    """Whether an fd target is the checker's binary or lies in its unpack directories."""
-    own = [d.rstrip("/") + "/" for d in container.unpack_dirs()]
-    program = os.environ.get("STATICX_PROG_PATH")
-    return target.startswith(tuple(own)) or (program is not None and target == program)
-
-
-def held_fds():
-    """(fd -> target, whose) for the process the runtime started, or the checker's own."""
-    top = container.pid()
-    try:
-        fds = open_fds(top)
-        if top != os.getpid():
-            return fds, f"pid {top}, the process the runtime started"
-    except PermissionError:
-        fds = open_fds(os.getpid())
-    listing = f"/proc/{os.getpid()}/fd"
-    own = {fd: t for fd, t in fds.items() if not checkers_own(t) and t != listing}
-    return own, "the checker's own, less what it opened itself"
-
-
 @check("fds", MUST, "runtime-linux.md#file-descriptors", needs="linux")
 def only_stdio_and_preserved_fds_are_open(spec, result):
     """The process holds no descriptors beyond stdin, stdout, stderr and those it was asked to be passed."""
     allowed = set(STDIO) | set(range(3, 3 + preserved_count(spec, result)))
-    fds, whose = held_fds()
+    fds = container.fds_at_start()
     extra = sorted(fd for fd in fds if fd not in allowed)
     if extra:
         result.fail("open file descriptors", sorted(allowed), sorted(fds),
-                    why="; ".join(f"fd {fd} -> {fds[fd]}" for fd in extra) + f"; {whose}")
+                    why="; ".join(f"fd {fd} -> {fds[fd]}" for fd in extra))
     missing = [fd for fd in STDIO if fd not in fds]
     if missing:
         result.note(f"stdio descriptors not open: {missing}")

@@ -115,10 +115,10 @@ def umask_is_applied(spec, result):
 
 
 def current_rlimit(number):
-    import resource
+    from ..syscalls import getrlimit
 
-    soft, hard = resource.getrlimit(number)
-    as_spec = lambda value: RLIM_INFINITY if value < 0 or value >= RLIM_INFINITY else value
+    soft, hard = getrlimit(number)
+    as_spec = lambda value: RLIM_INFINITY if value >= RLIM_INFINITY else value
     return as_spec(soft), as_spec(hard)
 
 

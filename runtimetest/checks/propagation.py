@@ -57,21 +57,24 @@ def flags_match(wanted, found, host_propagates):
 
 
 class Mounter:
-    """mount(2) and umount2(2) through the C library: Python has no binding for them."""
+    """mount(2) and umount2(2): Python has no binding for them."""
 
     def __init__(self):
-        import ctypes
+        from .. import syscalls
 
-        self.ctypes = ctypes
-        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.syscalls = syscalls
 
     def bind(self, source, target):
-        if self.libc.mount(source.encode(), target.encode(), None, MS_BIND, None) != 0:
-            number = self.ctypes.get_errno()
-            raise OSError(number, os.strerror(number), target)
+        try:
+            self.syscalls.mount(source, target, None, MS_BIND)
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, target) from None
 
     def detach(self, target):
-        self.libc.umount2(target.encode(), MNT_DETACH)
+        try:
+            self.syscalls.umount2(target, MNT_DETACH)
+        except OSError:
+            pass
 
 
 def a_file_in_root():

@@ -33,58 +33,18 @@ IOPRIO_WHO_PROCESS = 1
 PERSONALITY_DOMAINS = {"LINUX": 0x0000, "LINUX32": 0x0008}
 PER_MASK = 0x00FF
 
-# Syscall numbers of the two calls without a libc wrapper, per architecture of
-# the running (64-bit or 32-bit) interpreter: (sched_getattr, ioprio_get).
-SYSCALLS = {
-    "x86_64": (315, 252), "i386": (351, 290), "aarch64": (275, 31), "arm": (381, 315),
-    "ppc64": (355, 274), "s390x": (346, 283), "riscv64": (275, 31),
-}
-
-
-def architecture():
-    """The interpreter's architecture; uname(2) lies under a LINUX32 personality."""
-    machine = os.uname().machine
-    wide = struct.calcsize("P") == 8
-    if machine in ("i386", "i486", "i586", "i686", "x86_64"):
-        return "x86_64" if wide else "i386"
-    if machine.startswith("arm") or machine == "aarch64":
-        return "aarch64" if wide else "arm"
-    if machine.startswith("ppc64"):
-        return "ppc64"
-    return machine
-
-
-def syscall(which, *args):
-    """Call a syscall by name with integer/pointer args; OSError on failure."""
-    import ctypes
-
-    numbers = SYSCALLS.get(architecture())
-    if numbers is None:
-        raise OSError(errno.ENOSYS, f"no syscall table for {architecture()}")
-    number = numbers[("sched_getattr", "ioprio_get").index(which)]
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    value = libc.syscall(ctypes.c_long(number), *args)
-    if value < 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-    return value
+SCHED_ATTR = struct.Struct("=IIQiIQQQII")  # struct sched_attr, as the kernel fills it
+SCHED_ATTR_FIELDS = ("size", "policy", "flags", "nice", "priority", "runtime", "deadline", "period",
+                     "util_min", "util_max")
 
 
 def sched_getattr(pid):
     """struct sched_attr of a process, as a dict."""
-    import ctypes
+    from ..syscalls import call
 
-    class SchedAttr(ctypes.Structure):
-        _fields_ = [("size", ctypes.c_uint32), ("policy", ctypes.c_uint32), ("flags", ctypes.c_uint64),
-                    ("nice", ctypes.c_int32), ("priority", ctypes.c_uint32), ("runtime", ctypes.c_uint64),
-                    ("deadline", ctypes.c_uint64), ("period", ctypes.c_uint64),
-                    ("util_min", ctypes.c_uint32), ("util_max", ctypes.c_uint32)]
-
-    attr = SchedAttr()
-    syscall("sched_getattr", ctypes.c_int(pid), ctypes.byref(attr),
-            ctypes.c_uint(ctypes.sizeof(attr)), ctypes.c_uint(0))
-    return {name: getattr(attr, name) for name, _ in SchedAttr._fields_}
+    buffer = bytearray(SCHED_ATTR.size)
+    call("sched_getattr", pid, buffer, SCHED_ATTR.size, 0)
+    return dict(zip(SCHED_ATTR_FIELDS, SCHED_ATTR.unpack(buffer)))
 
 
 def unavailable(result, what, error):
@@ -131,7 +91,7 @@ def scheduler_is_applied(spec, result):
 @check("process.ioPriority", MUST, "config.md#linux-process", needs="process.ioPriority")
 def io_priority_is_applied(spec, result):
     """ioprio_get(2) on the process shows process.ioPriority's class and priority."""
-    import ctypes
+    from ..syscalls import call
 
     klass = spec.str("process.ioPriority.class")
     if klass not in IOPRIO_CLASSES:
@@ -139,7 +99,7 @@ def io_priority_is_applied(spec, result):
         return
     priority = spec.int("process.ioPriority.priority", 0)
     try:
-        value = syscall("ioprio_get", ctypes.c_int(IOPRIO_WHO_PROCESS), ctypes.c_int(container.pid()))
+        value = call("ioprio_get", IOPRIO_WHO_PROCESS, container.pid())
     except OSError as error:
         unavailable(result, "ioprio_get(2)", error)
     found_class, found_priority = value >> 13, value & 0x1FFF
@@ -198,12 +158,12 @@ def current_personality():
             return int(handle.read().strip(), 16), "/proc/self/personality"
     except FileNotFoundError:
         pass
-    import ctypes
+    from ..syscalls import personality
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    found = libc.personality(ctypes.c_ulong(0xFFFFFFFF))
-    if found == -1:
-        name = errno.errorcode.get(ctypes.get_errno(), "an error")
+    try:
+        found = personality(0xFFFFFFFF)
+    except OSError as error:
+        name = errno.errorcode.get(error.errno, "an error")
         raise PersonalityUnknown(f"this kernel shows no personality: /proc/self/personality is absent "
                                  f"and personality(2) fails with {name}")
     return found, "personality(2)"

@@ -20,7 +20,7 @@ import errno
 import os
 
 from .. import container
-from ..registry import MUST, check
+from ..registry import MUST, Skip, check
 
 SECTION = "config-linux.md#seccomp"
 SYSCALL_NUMBERS = {
@@ -92,24 +92,26 @@ class Caller:
     """Makes one raw system call in a forked child and reports how it ended."""
 
     def __init__(self):
-        import ctypes
+        from .. import syscalls
 
-        self.ctypes = ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        self.syscall = libc.syscall
-        self.syscall.restype = ctypes.c_long
+        self.raw = syscalls.raw
+        self.raw(-1)  # reach the way calls are made now, not in the child
 
     def call(self, number, args):
         import struct
 
-        args = [self.ctypes.c_long(a - U64 if a >= 1 << 63 else a) for a in args]
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except BlockingIOError:  # EAGAIN: the pids limit leaves no room for the child
+            os.close(read_end)
+            os.close(write_end)
+            raise Skip("a probe needs a child process to make the call in, and fork(2) fails "
+                       "with EAGAIN: the pids limit leaves no room for one") from None
         if pid == 0:  # the child: one call, one report, gone; nothing else may run here
             try:
-                self.ctypes.set_errno(0)
-                value = self.syscall(number, *args)
-                os.write(write_end, struct.pack("=qi", value, self.ctypes.get_errno()))
+                value, error = self.raw(number, *args)
+                os.write(write_end, struct.pack("=qi", value, error))
             finally:
                 os._exit(0)
         os.close(write_end)
@@ -129,25 +131,28 @@ class Caller:
         return Outcome("errno", number) if value == -1 else Outcome("ran", value)
 
 
+RLIMIT_CORE = 4
+
+
 class NoCoreDumps:
     """A child killed by SIGSYS must not leave a core dump: RLIMIT_CORE 1 dumps nothing, even to a pipe."""
 
     def __enter__(self):
-        import resource
+        from .. import syscalls
 
-        self.resource = resource
-        self.saved = resource.getrlimit(resource.RLIMIT_CORE)
+        self.syscalls = syscalls
         try:
-            resource.setrlimit(resource.RLIMIT_CORE, (min(1, self.saved[1]), self.saved[1]))
-        except (OSError, ValueError):
+            self.saved = syscalls.getrlimit(RLIMIT_CORE)
+            syscalls.setrlimit(RLIMIT_CORE, min(1, self.saved[1]), self.saved[1])
+        except OSError:
             self.saved = None
         return self
 
     def __exit__(self, *exc):
         if self.saved is not None:
             try:
-                self.resource.setrlimit(self.resource.RLIMIT_CORE, self.saved)
-            except (OSError, ValueError):
+                self.syscalls.setrlimit(RLIMIT_CORE, *self.saved)
+            except OSError:
                 pass
 
 

@@ -6,20 +6,14 @@ domainname there) is asked with uname(2), which carries both names.
 
 from ..registry import MUST, check
 
-# struct utsname (Linux): six fields of 65 bytes; nodename is the second, domainname the sixth.
-UTS_FIELD_LENGTH = 65
+# struct utsname's fields: nodename is the second, domainname the sixth.
 UTS_FIELDS = {"hostname": 1, "domainname": 5}
 
 
 def uname_field(field):
-    import ctypes
+    from ..syscalls import uname
 
-    buffer = ctypes.create_string_buffer(UTS_FIELD_LENGTH * 6)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.uname(buffer) != 0:
-        raise OSError(ctypes.get_errno(), "uname(2) failed")
-    start = UTS_FIELDS[field] * UTS_FIELD_LENGTH
-    return buffer.raw[start:start + UTS_FIELD_LENGTH].split(b"\0", 1)[0].decode("utf-8", "replace")
+    return uname()[UTS_FIELDS[field]]
 
 
 def kernel_name(field):

@@ -83,13 +83,15 @@ def main(argv):
 
 
 def run_bench(options):
-    from .bench import measure
+    from .bench import HELLO_NAME, measure
 
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
     try:
         runtime = resolve(options.runtime, Children(), options.runtime_arg)
-        measure(runtime, os.path.abspath(options.checker), max(1, options.runs), sys.stdout)
+        hello = os.path.join(os.path.dirname(os.path.abspath(options.checker)), HELLO_NAME)
+        measure(runtime, os.path.abspath(options.checker), max(1, options.runs), sys.stdout,
+                hello=hello if os.path.isfile(hello) else None)
     except RuntimeFault as error:
         return _usage_error(str(error))
     return 0

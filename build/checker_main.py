@@ -1,4 +1,0 @@
-# Entry point of the frozen in-container checker.
-from runtimetest.checker import entry
-
-entry()
