@@ -7,6 +7,8 @@ Bundles with the same base config, each running one program in the container:
                static interpreter and importing from its archive
   imports      the checker with --version: it imports every check module
   checker      the checker on its default spec: every check, TAP and stderr
+  peer         (with --peer) another checker, run as runtime-tools' harness
+               runs its runtimetest: `--path=/`, the config at /config.json
 
 They run alternately, several times each, in one go, so that machine noise
 hits all alike; the report gives medians, the ratio of the checker to the
@@ -19,6 +21,7 @@ process, which the driver reaps as subreaper); cgroup peak is what the
 container's memory cgroup shows.
 """
 
+import json
 import os
 import shutil
 import statistics
@@ -73,7 +76,7 @@ HELLO_NAME = "runtimetest-hello"
 TARGETS = {"wall": 2.0, "rss_mib": 12.0}
 
 
-def programs(checker, hello):
+def programs(checker, hello, peer, peer_config):
     """(label, args, extra files) of each bundle, in the breakdown's order."""
     busybox = find_busybox()
     rows = [("floor", ["/busybox", "true"], [(busybox, "/busybox")])]
@@ -81,17 +84,24 @@ def programs(checker, hello):
         rows.append(("interpreter", ["/hello"], [(hello, "/hello")]))
     rows.append(("imports", ["/runtimetest", "--version"], []))
     rows.append(("checker", ["/runtimetest"], []))
+    if peer is not None:
+        rows.append(("peer", ["/peer", "--path=/"], [(peer, "/peer"), (peer_config, "/config.json")]))
     return rows
 
 
-def measure(runtime, checker, runs, out, hello=None):
+def measure(runtime, checker, runs, out, hello=None, peer=None):
     work = tempfile.mkdtemp(prefix="runtimetest-bench-")
     bundles = {}
     try:
-        for label, args, extra in programs(checker, hello):
+        # The peer reads the config it runs under, as its harness gives it.
+        peer_config = os.path.join(work, "peer-config.json")
+        for label, args, extra in programs(checker, hello, peer, peer_config):
             config = base_config()
             config["process"]["args"] = args
             config["linux"]["cgroupsPath"] = f"/runtimetest/bench-{label}-{os.getpid()}"
+            if label == "peer":
+                with open(peer_config, "w") as handle:
+                    json.dump(config, handle)
             bundles[label] = (write_bundle(config, config, checker, extra_files=extra), config)
         samples = {label: [] for label in bundles}
         for run in range(runs):
@@ -135,5 +145,8 @@ def report(samples, runs, runtime, out):
     wall, rss, _ = typical["checker"]
     if "interpreter" in typical:
         out.write(f"checker / interpreter (this stack's floor): wall x{wall / typical['interpreter'][0]:.2f}\n")
+    if "peer" in typical:
+        out.write(f"peer / floor: wall x{typical['peer'][0] / floor_wall:.2f}, "
+                  f"peak RSS {typical['peer'][1]:.1f} MiB\n")
     out.write(f"checker / floor: wall x{wall / floor_wall:.2f} (target <= {TARGETS['wall']:g}), "
               f"peak RSS {rss:.1f} MiB (target <= {TARGETS['rss_mib']:g} MiB)\n")

@@ -67,6 +67,8 @@ def parser():
     bench.add_argument("--runtime-arg", action="append", default=[], metavar="ARG")
     bench.add_argument("-n", dest="runs", type=int, default=15, help="runs of each (default 15)")
     bench.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER))
+    bench.add_argument("--peer", metavar="PROGRAM",
+                       help="also run another checker (e.g. runtime-tools' runtimetest) as `PROGRAM --path=/`")
 
     clean = commands.add_parser("clean", help="remove containers and bundles a killed driver left")
     clean.add_argument("--state-dir", default=record.default_state_dir())
@@ -87,11 +89,14 @@ def run_bench(options):
 
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
+    if options.peer and not os.path.isfile(options.peer):
+        return _usage_error(f"--peer: no program at {options.peer}")
     try:
         runtime = resolve(options.runtime, Children(), options.runtime_arg)
         hello = os.path.join(os.path.dirname(os.path.abspath(options.checker)), HELLO_NAME)
         measure(runtime, os.path.abspath(options.checker), max(1, options.runs), sys.stdout,
-                hello=hello if os.path.isfile(hello) else None)
+                hello=hello if os.path.isfile(hello) else None,
+                peer=os.path.abspath(options.peer) if options.peer else None)
     except RuntimeFault as error:
         return _usage_error(str(error))
     return 0
@@ -152,6 +157,8 @@ def run_suite(options):
         return 0
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
+    if options.peer and not os.path.isfile(options.peer):
+        return _usage_error(f"--peer: no program at {options.peer}")
     if options.jobs < 1:
         return _usage_error("-j must be at least 1")
 
