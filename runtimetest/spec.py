@@ -8,7 +8,7 @@ failure line for the check that read the field, so a broken spec never stops the
 other checks.
 """
 
-import json
+from . import jsontext
 
 __all__ = ["Spec", "SpecFieldError", "load", "show"]
 
@@ -24,7 +24,7 @@ _TYPE_NAMES = {
 def show(value):
     """Render a value for a one-line message: JSON, with control bytes escaped."""
     try:
-        return json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+        return jsontext.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
 
@@ -176,7 +176,7 @@ def load(path):
     except OSError as error:
         return _problem_spec(f"cannot read {path}: {error.strerror or error}")
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except ValueError as error:
         return _problem_spec(f"{path} is not JSON: {error}")
     if not isinstance(data, dict):

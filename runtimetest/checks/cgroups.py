@@ -17,7 +17,6 @@ killed while the checker survives.
 
 import errno
 import os
-import signal
 import time
 
 from ..registry import MUST, check
@@ -729,6 +728,7 @@ PIDS_PROBE_MAX = 256  # never start more processes than this
 MEMORY_PROBE_MAX = 1 << 30  # never allocate more than this (plus the margin)
 MEMORY_PROBE_MARGIN = 32 << 20
 PROBE_SECONDS = 3
+SIGKILL, SIGALRM = 9, 14  # how a probe child ends: at the limit, or at its own alarm
 
 
 @check("linux.resources.pids.limit.enforced", MUST, "config-linux.md#pids", needs="linux.resources.pids.limit")
@@ -791,6 +791,8 @@ def wait_for_close(reader_fd, writer_fd):
     """A probe child: block until the checker closes the pipe, then exit at once."""
     try:
         os.close(writer_fd)
+        import signal  # here, not at start-up: signal imports enum
+
         signal.alarm(PROBE_SECONDS * 2)  # never outlive the probe, whatever happens
         os.read(reader_fd, 1)
     finally:
@@ -876,9 +878,9 @@ def allocate_in_child(target):
     os.close(reader_fd)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        if sig == signal.SIGKILL:
+        if sig == SIGKILL:
             return "killed (SIGKILL)", allocated
-        if sig == signal.SIGALRM:
+        if sig == SIGALRM:
             return "stalled", allocated
         return f"error: child died of signal {sig}", allocated
     code = os.WEXITSTATUS(status)
@@ -901,6 +903,8 @@ def allocate_and_exit(target, progress_fd):
     """The memory probe child: first in line for the OOM killer, bounded in time."""
     code = 4
     try:
+        import signal
+
         signal.alarm(PROBE_SECONDS)  # default action: terminate, even while stalled at the limit
         with open("/proc/self/oom_score_adj", "w") as handle:
             handle.write("1000")
