@@ -767,6 +767,8 @@ def fork_until_refused(most):
     Every child blocks reading a pipe and exits when it closes; all are reaped
     before returning, and nothing runs longer than PROBE_SECONDS.
     """
+    import signal  # noqa: F401  here, once: children that imported it each would pay in memory
+
     reader_fd, writer_fd = os.pipe()
     children, failure = [], None
     deadline = time.monotonic() + PROBE_SECONDS
@@ -791,7 +793,7 @@ def wait_for_close(reader_fd, writer_fd):
     """A probe child: block until the checker closes the pipe, then exit at once."""
     try:
         os.close(writer_fd)
-        import signal  # here, not at start-up: signal imports enum
+        import signal  # imported by the parent before the fork: here a look-up
 
         signal.alarm(PROBE_SECONDS * 2)  # never outlive the probe, whatever happens
         os.read(reader_fd, 1)
@@ -861,6 +863,8 @@ def allocate_in_child(target):
     It ends refused, killed, stalled (its own alarm) or allocated; it reports
     each MiB it holds on a pipe, so the checker knows how far it got.
     """
+    import signal  # noqa: F401  before the fork: the child's memory is the probe's measure
+
     reader_fd, writer_fd = os.pipe()
     try:
         pid = os.fork()
@@ -903,7 +907,7 @@ def allocate_and_exit(target, progress_fd):
     """The memory probe child: first in line for the OOM killer, bounded in time."""
     code = 4
     try:
-        import signal
+        import signal  # imported by the parent before the fork: here a look-up
 
         signal.alarm(PROBE_SECONDS)  # default action: terminate, even while stalled at the limit
         with open("/proc/self/oom_score_adj", "w") as handle:
