@@ -157,8 +157,6 @@ def run_suite(options):
         return 0
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
-    if options.peer and not os.path.isfile(options.peer):
-        return _usage_error(f"--peer: no program at {options.peer}")
     if options.jobs < 1:
         return _usage_error("-j must be at least 1")
 
