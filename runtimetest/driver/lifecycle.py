@@ -50,6 +50,7 @@ RESOURCES = ("cgroup", "mount", "ns")  # what `expect-gone` looks for after dele
 KEPT = ("cgroup", "ns")  # what `expect-kept` looks for: made by the driver, joined by the container
 KILL_WAIT = 10.0  # seconds a killed container process may take to end
 EXEC_GRACE = 1.0  # seconds a process `state` calls running may take to execute the program
+RACE_PROMPT = 1.0  # seconds after which a losing operation of a race is noted as slow
 
 # mode: "noid" (no container id given), "caught" (kill: the process catches the
 # signal and goes on), "force" (delete --force); value: race's count, edit-config's JSON.
@@ -468,9 +469,7 @@ class Steps:
 
     def _note_what_create_made(self, pid):
         """The cgroups and namespaces the container process is in that the driver is not in: create made them
-        (but for namespaces the config has it join by path)."""
-        if not self.session.runtime.host_process:
-            return
+        (but for namespaces the config has it join by path). For runsc, the process is the sandbox's."""
         mine = set(resources.directories("self").values())
         own = resources.namespaces("self")
         joined = {entry.get("type") for entry in _namespaces_of(self.session.config) if entry.get("path")}
@@ -478,7 +477,8 @@ class Steps:
         self.made = {"cgroup": sorted(d for d in resources.directories(pid).values() if d not in mine),
                      "ns": sorted(ns for kind, ns in theirs.items()
                                   if ns != own.get(kind) and _config_kind(kind) not in joined)}
-        self.joined["ns"] = sorted(ns for kind, ns in theirs.items() if _config_kind(kind) in joined)
+        if self.session.runtime.host_process:  # runsc's sandbox joins nothing of the config's on the host
+            self.joined["ns"] = sorted(ns for kind, ns in theirs.items() if _config_kind(kind) in joined)
 
     def _start(self, step):
         if step.mode == "noid":
@@ -622,6 +622,11 @@ class Steps:
             thread.join()
         self.started = self.started or (step.arg == "start" and any(r.ok for r in results))
         self.findings.run("lifecycle.race", self._seen(step, results[0], results=results))
+        slow = [r for r in results if not r.ok and r.seconds > RACE_PROMPT]
+        if slow:
+            self.findings.notes.append(
+                f"lifecycle.race: {describe(step)}: a losing {step.arg} took {max(r.seconds for r in slow):.1f}s "
+                "to fail (it waited for the container to change, as runc's start waits on its exec fifo)")
         return True
 
     def _edit_config(self, step):
