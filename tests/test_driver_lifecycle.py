@@ -120,12 +120,14 @@ NEW_CASES = ("lifecycle-no-id", "lifecycle-signals", "lifecycle-killed-outside",
              "lifecycle-invalid-namespace")
 NEGATIVE_CASES = {
     "lifecycle-signals-negative": ["lifecycle.kill: kill: expected \"the container process reports received "
-                                   "SIGURG\", found \"no report in 3s\""],
+                                   "SIGURG\", found \"no report in 5s\""],
     "lifecycle-race-negative": ["lifecycle.race: delete: expected \"1 of 2 to succeed\", found \"0 succeeded\""],
     "lifecycle-config-edit-negative": [],  # the checker's own line: hostname
     "lifecycle-cgroups-relative-negative": ["lifecycle.cgroups-path: linux.cgroupsPath: expected "],
-    "lifecycle-delete-resources-negative": ["lifecycle.resources: cgroup: expected \"released\", found "
-                                            "\"/sys/fs/cgroup/", "lifecycle.resources: namespace net:["],
+    "lifecycle-delete-resources-negative": ["lifecycle.resources: namespace net:[",
+                                            "lifecycle.resources: namespace pid:["],
+    "lifecycle-delete-resources-cgroup-negative": ["lifecycle.resources: cgroup: expected \"released\", found "
+                                                   "\"/sys/fs/cgroup/"],
 }
 
 

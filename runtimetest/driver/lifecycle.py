@@ -426,11 +426,14 @@ class Steps:
         self.pid_file_pid = None
         self.made = None  # what create made, seen from the host: {"cgroup": [...], "ns": [...]}
         self.deleted_at = None  # clock ticks since boot when a delete step started
+        self.ended_at = None  # clock ticks since boot when the container process was seen ended
         self.joined = {"cgroup": [], "ns": []}  # what the container is in that the driver or the host made
 
     def run(self, steps):
         for step in steps:
             carry_on = getattr(self, "_" + step.op.replace("-", "_"))(step)
+            if self.session.exit is not None and self.ended_at is None:
+                self.ended_at = resources.now_ticks()
             if self.hung() or not carry_on:
                 return  # later steps make no sense
 
@@ -671,7 +674,8 @@ class Steps:
         if step.arg == "cgroup":
             left = [("cgroup", [d for d in self.made["cgroup"] if os.path.isdir(d)])]
         elif step.arg == "ns":
-            left = [(f"namespace {ns}", resources.holders(ns, self.deleted_at)) for ns in self.made["ns"]]
+            since = min(t for t in (self.ended_at, self.deleted_at, resources.now_ticks()) if t is not None)
+            left = [(f"namespace {ns}", resources.holders(ns, since)) for ns in self.made["ns"]]
         else:
             left = [("mount", resources.mounts_naming([self.session.bundle.path, self.session.cid]))]
         self.findings.run("lifecycle.resources", self._seen(step, None, left=[e for e in left if e[1]], lost=[]))
