@@ -5,6 +5,7 @@ import os
 import pytest
 
 from conftest import FIXTURES, requires_root, run_suite
+from fakes.harness import NOTHING, Fake
 from runtimetest.driver.cases import BrokenCase, discover
 from runtimetest.driver.lifecycle import Step, StepError, parse_steps, set_field
 from runtimetest.hooks import UsageError, parse_await_args
@@ -179,3 +180,40 @@ def test_await_signal_takes_every_and_a_number_of_seconds():
     for bad in (["soon"], ["5", "6"], ["--every", "x"]):
         with pytest.raises(UsageError):
             parse_await_args(bad)
+
+
+# -- faults only a fake runtime makes ------------------------------------------------------------
+
+@pytest.fixture
+def fake(tmp_path):
+    made = Fake(tmp_path)
+    yield made
+    made.clean()
+
+
+@requires_root
+def test_a_runtime_that_accepts_operations_without_an_id_fails_their_checks(fake):
+    fake.case("noid", lifecycle=["create", "start noid", "state noid", "kill noid", "delete noid",
+                                 "kill KILL", "delete"], args=["/runtimetest", "--sleep", "30"], exit="SIGKILL")
+    fake.run(faults=["no-id-ok"])
+    results, _ = fake.results()
+    case = results["noid"]
+    assert case["status"] == "fail", case
+    assert case["outside_failures"] == [
+        f'lifecycle.{op}: {op}: expected "an error", found "success" (step {line} `{op} noid`: '
+        f'no container id given) [MUST runtime.md#{op}]'
+        for line, op in ((2, "start"), (3, "state"), (4, "kill"), (5, "delete"))]
+    assert fake.leftovers() == NOTHING
+
+
+@requires_root
+def test_a_runtime_whose_two_starts_both_succeed_fails_the_race(fake):
+    fake.case("race", lifecycle=["create", "race 2 start", "kill KILL", "delete"],
+              args=["/runtimetest", "--sleep", "30"], exit="SIGKILL")
+    fake.run(faults=["start-twice"])
+    results, _ = fake.results()
+    case = results["race"]
+    assert case["status"] == "fail", case
+    assert case["outside_failures"] == ['lifecycle.race: start: expected "1 of 2 to succeed", found "2 succeeded" '
+                                        '(step 2 `race 2 start`) [MUST runtime.md#operations]']
+    assert fake.leftovers() == NOTHING
