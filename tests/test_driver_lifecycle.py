@@ -122,6 +122,9 @@ NEW_CASES = ("lifecycle-no-id", "lifecycle-signals", "lifecycle-killed-outside",
 NEGATIVE_CASES = {
     "lifecycle-signals-negative": ["lifecycle.kill: kill: expected \"the container process reports received "
                                    "SIGURG\", found \"no report in 5s\""],
+    "lifecycle-state-annotations-negative": ["lifecycle.state: state.annotations: expected "
+                                             "{\"org.runtimetest.edited\": \"after\"}, found "
+                                             "{\"org.runtimetest.edited\": \"before\"}"],
     "lifecycle-race-negative": ["lifecycle.race: delete: expected \"1 of 2 to succeed\", found \"0 succeeded\""],
     "lifecycle-config-edit-negative": [],  # the checker's own line: hostname
     "lifecycle-cgroups-relative-negative": ["lifecycle.cgroups-path: linux.cgroupsPath: expected "],

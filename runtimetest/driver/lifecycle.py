@@ -353,7 +353,10 @@ def delete_releases_what_create_made(seen, result):
 
 @outside_check("lifecycle.state", MUST, "runtime.md#state")
 def state_reports_the_container(seen, result):
-    """state reports ociVersion, the id, the status, the bundle and (created, running) the container process's pid."""
+    """state reports ociVersion, the id, the status, the bundle, the annotations and the process's pid (created, running).
+
+    The annotations are the config's as created (absent or empty when it has none), whatever config.json says later.
+    """
     step = seen.step
     if step.fail:
         _must_fail(seen, result, "state", _why(step, "the step expects an error"))
@@ -375,6 +378,8 @@ def state_reports_the_container(seen, result):
         result.fail("state.bundle", seen.bundle, state.get("bundle"), why=where)
     if step.arg in ("created", "running") and state.get("status") == step.arg:
         _check_pid(seen, result, state.get("pid"), where)
+    if (state.get("annotations") or {}) != seen.annotations:
+        result.fail("state.annotations", seen.annotations, state.get("annotations"), why=where)
 
 
 def _check_pid(seen, result, pid, where):
@@ -509,7 +514,9 @@ class Steps:
         found = cmdline(pid)
         if step.arg == "running" and isinstance(state, dict) and state.get("status") == "running":
             found = self._settled_cmdline(pid, found)
-        self.findings.run("lifecycle.state", self._seen(step, result, state=state, cmdline=found))
+        annotations = self.spec.get("annotations") if isinstance(self.spec.get("annotations"), dict) else {}
+        self.findings.run("lifecycle.state", self._seen(step, result, state=state, cmdline=found,
+                                                        annotations=annotations))
         return True
 
     def _settled_cmdline(self, pid, found):
