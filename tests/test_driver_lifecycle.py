@@ -220,3 +220,56 @@ def test_a_runtime_whose_two_starts_both_succeed_fails_the_race(fake):
     assert case["outside_failures"] == ['lifecycle.race: start: expected "1 of 2 to succeed", found "2 succeeded" '
                                         '(step 2 `race 2 start`) [MUST runtime.md#operations]']
     assert fake.leftovers() == NOTHING
+
+
+# -- lifecycle.cgroups-path on layouts this host does not have -------------------------------------
+
+def placement_failures(found, wanted="rel", runtime="/rt/x-runtime"):
+    from runtimetest.driver.lifecycle import Seen, _unjudged
+    from runtimetest.driver.outside import Findings
+
+    findings = Findings()
+    findings.run("lifecycle.cgroups-path", Seen(Step("expect-cgroup", None, False, False, 4), None, wanted=wanted,
+                                                found=found, runtime_cgroups={key: runtime for key in found},
+                                                unmanaged=_unjudged(found)))
+    return findings.lines
+
+
+def test_a_relative_path_is_judged_below_the_runtime_cgroup_in_every_v1_controller():
+    placed = {"cpu,cpuacct": "/rt/x-runtime/rel", "memory": "/rt/x-runtime/rel", "name=systemd": "/elsewhere",
+              "": "/"}
+    assert placement_failures(placed) == []  # name=systemd and a hybrid host's cgroup2 are not judged
+    assert placement_failures({**placed, "memory": "/rel"}) == [
+        'lifecycle.cgroups-path: linux.cgroupsPath: expected "/rt/x-runtime/rel", found "/rel" '
+        "(the memory hierarchy, step 4 `expect-cgroup`) [MAY config-linux.md#cgroups-path]"]
+
+
+def test_on_cgroup_v2_the_runtime_cgroup_or_its_parent_is_the_place():
+    assert placement_failures({"": "/rt/x-runtime/rel"}) == []
+    assert placement_failures({"": "/rt/rel"}) == []  # runc: its own cgroup has processes, so its parent
+    assert len(placement_failures({"": "/rel"})) == 1
+
+
+def test_an_absolute_path_is_judged_below_the_root():
+    assert placement_failures({"pids": "/abs/path"}, wanted="/abs/path") == []
+    assert len(placement_failures({"pids": "/rt/x-runtime/abs/path"}, wanted="/abs/path")) == 1
+
+
+def test_the_host_views_of_cgroup_hierarchies_and_mounts_are_read_from_their_tables(tmp_path):
+    from runtimetest.driver import resources
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text("cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid 0 0\n"
+                      "cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,nosuid,nodev,noexec,relatime,cpu,cpuacct 0 0\n"
+                      "cgroup /sys/fs/cgroup/systemd cgroup rw,xattr,name=systemd 0 0\n"
+                      "proc /proc proc rw 0 0\n")
+    assert resources.hierarchies(str(mounts)) == {"": "/sys/fs/cgroup/unified",
+                                                  "cpu,cpuacct": "/sys/fs/cgroup/cpu,cpuacct",
+                                                  "name=systemd": "/sys/fs/cgroup/systemd"}
+    info = tmp_path / "mountinfo"
+    info.write_text("30 1 0:5 / /run/bundle\\040x/rootfs rw - overlay overlay rw\n"
+                    "31 1 0:4 net:[4026532000] /run/netns/a rw - nsfs nsfs rw\n"
+                    "32 1 0:6 / /proc rw - proc proc rw\n")
+    assert resources.mounts_naming(["/run/bundle x"], str(info)) == ["/run/bundle x/rootfs"]
+    assert resources.mounts_naming(["rtt-none"], str(info)) == []
+    assert resources.nsfs_mounts("net:[4026532000]", str(info)) == ["/run/netns/a"]
