@@ -23,9 +23,28 @@ create, start, wait, delete. One step per line (`#` starts a comment):
     delete fail       delete (without --force): must fail (the container is not stopped)
     OP unknown        start, state, kill SIGNAL or delete an id no container has:
                       must fail
+    OP noid           create, start, state, kill [SIGNAL] or delete given no id: must fail
+    kill SIGNAL caught
+                      kill: must succeed, and the process (which handles SIGNAL and
+                      goes on) must print `received SIGNAME` once more
+    kill-process SIGNAL
+                      signal the container process directly, from outside the runtime
+    delete force      delete --force: must succeed, `state` no longer knows the id and
+                      the process has ended
+    race N OP         N starts or N deletes at the same moment: exactly one succeeds
+    edit-config FIELD JSON
+                      set a dotted field of the bundle's config.json (null deletes it)
+    expect-cgroup     the process is in linux.cgroupsPath in every controller's
+                      hierarchy (a relative path below the runtime's own cgroup)
+    join-cgroup CONTROLLER
+                      move the process into a cgroup the driver makes
+    expect-gone cgroup|mount|ns
+                      what create made (seen after create) is released
+    expect-kept cgroup|ns
+                      what the container was in but create did not make is still there
 
 Each step's verdict is an outside check (lifecycle.create, .start, .state,
-.kill, .delete); its failures are lines in the checker's format, compared with
+.kill, .delete, .race, .cgroups-path, .resources); its failures are lines in the checker's format, compared with
 NAME.err after the container's own stderr. Whatever the steps leave, the
 driver's clean-up removes (kill, delete --force) as for any case.
 """
