@@ -1,7 +1,7 @@
 """The static binary's helper modes, so that no shell is needed in a rootfs.
 
     runtimetest --hook LABEL [--record DIR] [--exit N] [--sleep SECONDS]
-    runtimetest --await-signal [SECONDS]
+    runtimetest --await-signal [--every] [SECONDS]
 
 Hook mode is the program of a hook (config.md "POSIX-platform Hooks"). It
 records what the runtime gave it, as one JSON file in the record directory: the
@@ -17,8 +17,11 @@ Await-signal mode is a container process for lifecycle cases: once its signal
 handlers are in place it prints `awaiting signals` on stdout; it then stays
 until a signal arrives (at most SECONDS, default 3600), prints
 `received SIGNAME` and exits 128 + the signal's number, as a shell reports such
-a death. As pid 1 of a pid namespace it receives only the signals it has a
-handler for (and SIGKILL from outside it): every signal it awaits has one.
+a death. With --every it reports every signal it receives the same way and
+goes on after those that do not ask a process to end (SIGUSR1, SIGUSR2,
+SIGALRM, ...): only SIGHUP, SIGINT, SIGQUIT and SIGTERM end it. As pid 1 of a
+pid namespace it receives only the signals it has a handler for (and SIGKILL
+from outside it): every signal it awaits has one.
 
 Only the standard library and runtimetest.container are imported: this runs in
 the same rootfs, as any uid, as the checker does.
@@ -34,7 +37,7 @@ from . import container
 
 USAGE = """\
 usage: runtimetest --hook LABEL [--record DIR] [--exit N] [--sleep SECONDS]
-       runtimetest --await-signal [SECONDS]
+       runtimetest --await-signal [--every] [SECONDS]
 """
 # Where a hook records when --record is not reachable from its namespace: the
 # driver bind-mounts the record directory here for container-namespace hooks.
@@ -42,6 +45,8 @@ IN_CONTAINER_RECORDS = "/.runtimetest-hooks"
 NAMESPACES = ("mnt", "pid", "net", "uts", "ipc", "user", "cgroup")
 AWAITED = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGALRM",
            "SIGWINCH", "SIGCONT", "SIGPIPE")
+# The signals whose purpose is to end a process: with --every, only these end it.
+ENDING = ("SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM")
 
 
 class UsageError(Exception):
@@ -172,17 +177,32 @@ def hook_main(args):
     return options["exit"]
 
 
-def await_main(args):
+def parse_await_args(args):
+    """--await-signal's options: (every, seconds); UsageError for anything else."""
+    args = list(args)
+    every = "--every" in args
+    args = [arg for arg in args if arg != "--every"]
+    if len(args) > 1:
+        raise UsageError(f"--await-signal: unexpected {' '.join(args[1:])!r}")
     try:
         seconds = float(args[0]) if args else 3600.0
     except ValueError:
-        sys.stderr.write(f"runtimetest: --await-signal: not a number: {args[0]!r}\n{USAGE}")
+        raise UsageError(f"--await-signal: not a number: {args[0]!r}") from None
+    return every, seconds
+
+
+def await_main(args):
+    try:
+        every, seconds = parse_await_args(args)
+    except UsageError as error:
+        sys.stderr.write(f"runtimetest: {error}\n{USAGE}")
         return 2
 
     def received(signo, frame):
         name = signal.Signals(signo).name
         os.write(1, f"received {name}\n".encode())
-        os._exit(128 + signo)
+        if not every or name in ENDING:
+            os._exit(128 + signo)
 
     for name in AWAITED:
         signal.signal(getattr(signal, name), received)

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 
-from . import cgroups, compare, hookchecks
+from . import cgroups, compare, hookchecks, resources
 from .bundle import MergeError, base_config, merge, write_bundle
 from .cases import BrokenCase
 from .children import signal_name
@@ -150,9 +150,13 @@ class CaseRunner:
         result.terminal = session.console is not None
         findings = Findings()
         left = None
+        steps = placement = None
         try:
+            placement = self._place_runtime(cid, config)
             if case.lifecycle:
-                self._steps(case, result, session, findings)
+                steps = Steps(session, findings, case.timeout or self.default_timeout,
+                              (session.config.get("process") or {}).get("args"), spec, placement)
+                self._steps(case, result, steps)
             else:
                 self._plain(case, result, session, spec)
         finally:
@@ -165,6 +169,10 @@ class CaseRunner:
                 result.stdout, result.stderr = session.output(compare.is_failure_line)
             finally:
                 session.close()
+                for made in ([placement] if placement is not None else []):
+                    made.remove()
+                if steps is not None:
+                    steps.clean_up()
                 result.timings["cleanup"] = time.monotonic() - cleanup_started
                 if self.record is not None and left is None:
                     self.record.remove(cid)
@@ -180,6 +188,21 @@ class CaseRunner:
             hookchecks.check_hooks(findings, spec, session, result.stdout, records)
             result.outside, result.notes = list(findings.lines), findings.notes + findings.skips
             self._compare(case, result)
+
+    def _place_runtime(self, cid, config):
+        """For a relative linux.cgroupsPath: a cgroup of the case's own that the runtime's commands run in.
+
+        A runtime may place a relative path below its own cgroup (runc and crun
+        do); running it in a fresh cgroup, never the driver's, makes that place
+        one the outside checks can tell from the hierarchy's root.
+        """
+        linux = config.get("linux") if isinstance(config.get("linux"), dict) else {}
+        path = linux.get("cgroupsPath")
+        if not isinstance(path, str) or not path or path.startswith("/") or not self.runtime.host_process:
+            return None
+        placement = resources.MadeCgroup(f"runtimetest/{cid}-runtime")
+        self.runtime.place(cid, placement.procs_files())
+        return placement
 
     def _plain(self, case, result, session, spec):
         """create, start, wait (bounded), as a user of the runtime would.
@@ -224,10 +247,10 @@ class CaseRunner:
                 session.wait(KILLED_WAIT)
             # else the clean-up's delete --force (and, as a last resort, SIGKILL) ends it
 
-    def _steps(self, case, result, session, findings):
-        process = session.config.get("process") or {}
-        steps = Steps(session, findings, case.timeout or self.default_timeout, process.get("args"))
+    def _steps(self, case, result, steps):
         steps.run(case.lifecycle)
+        if steps.session.pid is None:
+            result.exit_compared = False  # no container process was ever made: no exit status
         if self.cancelled.is_set():
             raise Cancelled()
         hung = steps.hung()

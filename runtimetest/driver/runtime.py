@@ -124,6 +124,7 @@ class Runtime:
         self.extra_args = list(extra_args)
         self.command_timeout = command_timeout
         self._spec_version = False  # not asked yet
+        self._placed = {}  # container id -> cgroup.procs files its runtime commands run in
 
     def describe(self):
         """What `runtimetest clean` needs to make this adapter again."""
@@ -173,13 +174,13 @@ class Runtime:
         args = ["create", "--bundle", bundle, "--pid-file", pid_file]
         if console_socket:
             args += ["--console-socket", console_socket]
-        return args + [cid]
+        return args + _ids(cid)
 
     def kill_args(self, cid, sig):
-        return ["kill", cid, sig]
+        return ["kill", *_ids(cid), *_ids(sig)]
 
     def delete_args(self, cid, force):
-        return ["delete", "--force", cid] if force else ["delete", cid]
+        return ["delete", *(["--force"] if force else []), *_ids(cid)]
 
     def watch(self, cid, pid, since, log):
         """Something whose `wait(timeout, cancel)` gives the container process's Exit.
@@ -191,12 +192,26 @@ class Runtime:
 
     def forget(self, cid):
         """The container is gone: drop whatever the adapter kept about it."""
+        self._placed.pop(cid, None)
+
+    def place(self, cid, procs_files):
+        """Run every later command for container `cid` in the cgroup of these cgroup.procs files."""
+        self._placed[cid] = list(procs_files)
 
     # -- the command line ------------------------------------------------------
     def argv(self, args, log=None, cid=None):
         if args[:1] == ["--version"]:
             return [self.program] + list(args)
-        return self.prefix() + [self.program] + self.global_args(log, cid) + list(args)
+        return (self._placement(cid) + self.prefix() + [self.program] + self.global_args(log, cid)
+                + list(args))
+
+    def _placement(self, cid):
+        """A shell that moves itself into the container's chosen cgroup, then execs the command."""
+        procs = self._placed.get(cid)
+        if not procs:
+            return []
+        return ["/bin/sh", "-c", 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; '
+                'shift; exec "$@"', "place", *procs, "--"]
 
     def run(self, args, log=None, timeout=None, stdin=None, stdout=None, stderr=None,
             cancel=None, cid=None):
@@ -238,10 +253,10 @@ class Runtime:
                         stdin=stdin, stdout=stdout, stderr=stderr, cancel=cancel, cid=cid)
 
     def start(self, cid, log, cancel=None):
-        return self.run(["start", cid], log=log, cancel=cancel, cid=cid)
+        return self.run(["start", *_ids(cid)], log=log, cancel=cancel, cid=cid)
 
     def state_result(self, cid, log, cancel=None):
-        return self.run(["state", cid], log=log, cancel=cancel, cid=cid)
+        return self.run(["state", *_ids(cid)], log=log, cancel=cancel, cid=cid)
 
     def state(self, cid, log, cancel=None):
         """The container's state as a dict; RuntimeFault when the answer is not one."""
@@ -255,6 +270,11 @@ class Runtime:
 
     def delete(self, cid, log, force=True, timeout=None, cancel=None):
         return self.run(self.delete_args(cid, force), log=log, timeout=timeout, cancel=cancel, cid=cid)
+
+
+def _ids(word):
+    """A command's operand, or none at all (an operation without a container id)."""
+    return [word] if word else []
 
 
 def parse_state(cid, text):
@@ -413,6 +433,7 @@ class Runsc(Runtime):
                               console_socket, cancel)
 
     def forget(self, cid):
+        super().forget(cid)
         self._network.pop(cid, None)
 
     def cannot_run(self, config, spec=None):

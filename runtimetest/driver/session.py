@@ -156,6 +156,21 @@ class Session:
         result = self.runtime.delete(self.target(unknown), self.log, force=force, cancel=self.cancel)
         return self._event("delete", result, "unknown" if unknown else "container")
 
+    def without_id(self, op, sig=None):
+        """`op` (create, start, state, kill, delete) given no container id at all."""
+        runtime, log = self.runtime, self.log
+        if op == "create":
+            with open(os.devnull, "rb") as nothing, open(os.devnull, "wb") as sink:
+                result = runtime.create(None, self.bundle.path, os.path.join(self.work, "pid-no-id"),
+                                        nothing, sink, sink, log, self.config, None, self.cancel)
+        elif op == "kill":
+            result = runtime.kill(None, log, sig, cancel=self.cancel)
+        elif op == "delete":
+            result = runtime.delete(None, log, force=False, cancel=self.cancel)
+        else:
+            result = getattr(runtime, "state_result" if op == "state" else op)(None, log, cancel=self.cancel)
+        return self._event(op, result, "no id")
+
     def wait(self, timeout):
         """The container process's Exit, or None if it is still running after `timeout`."""
         if self.exit is not None:
@@ -180,6 +195,10 @@ class Session:
                 return False  # it ended without printing it
             time.sleep(0.05)
         return False
+
+    def stdout_lines(self):
+        """The lines the container has printed on stdout so far."""
+        return self._stdout_so_far().replace(b"\r\n", b"\n").split(b"\n")
 
     def _stdout_so_far(self):
         if self.console is not None:

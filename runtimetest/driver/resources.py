@@ -1,0 +1,255 @@
+"""What a container holds on the host, as the driver sees it from outside.
+
+For the lifecycle steps that judge what `create` made and `delete` released:
+the cgroups a process is in (/proc/PID/cgroup, under each hierarchy's mount
+point), the namespaces it is in (/proc/PID/ns) and who still holds one (a
+process in it, an open descriptor, a bind mount of nsfs), and the host's mounts
+that name a container's bundle or id. Also the cgroups the driver makes itself:
+one to run the runtime in (so that a relative cgroupsPath has a known place to
+be relative to) and one to move a container process into (a resource the
+runtime did not make, which its `delete` must leave).
+"""
+
+import errno
+import os
+import time
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
+
+
+# -- cgroups ---------------------------------------------------------------------
+
+def hierarchies(mounts="/proc/self/mounts"):
+    """{hierarchy key: mount point}: the key is what /proc/PID/cgroup names it by
+    (its controllers, as "cpu,cpuacct" or "name=systemd"; "" for cgroup2)."""
+    found = {}
+    try:
+        with open(mounts) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        if fields[2] == "cgroup2":
+            found.setdefault("", fields[1])
+        elif fields[2] == "cgroup":
+            options = fields[3].split(",")
+            known = [o for o in options if o not in ("rw", "ro", "nosuid", "nodev", "noexec", "relatime",
+                                                     "noatime", "clone_children", "xattr", "cpuset_v2_mode")
+                     and not o.startswith("release_agent=")]
+            found.setdefault(",".join(known), fields[1])
+    return found
+
+
+def memberships(pid="self"):
+    """{hierarchy key: cgroup path} of a process, as /proc/PID/cgroup lists them; {} if it is gone."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    found = {}
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            found[parts[1]] = parts[2]
+    return found
+
+
+def directories(pid, mounts="/proc/self/mounts"):
+    """{hierarchy key: directory} of each cgroup a process is in, where the host mounts that hierarchy."""
+    points = hierarchies(mounts)
+    return {key: os.path.join(points[_key(points, key)], path.lstrip("/"))
+            for key, path in memberships(pid).items() if _key(points, key) is not None}
+
+
+def _key(points, key):
+    """The mount's key for a /proc/PID/cgroup key (the kernel lists controllers in its own order)."""
+    if key in points:
+        return key
+    wanted = set(key.split(","))
+    return next((k for k in points if k and set(k.split(",")) == wanted), None)
+
+
+class MadeCgroup:
+    """A cgroup the driver made in every hierarchy (or one): its directories, removed at the end."""
+
+    def __init__(self, relative, only=None, mounts="/proc/self/mounts"):
+        self.relative = relative.strip("/")
+        self.made = []  # directories created, parents first
+        self.places = {}  # hierarchy key -> directory
+        for key, point in hierarchies(mounts).items():
+            if only is not None and only not in key.split(","):
+                continue
+            self.places[key] = self._make(point)
+
+    def _make(self, point):
+        path = point
+        for part in self.relative.split("/"):
+            parent, path = path, os.path.join(path, part)
+            if not os.path.isdir(path):
+                os.mkdir(path)
+                self.made.append(path)
+                _inherit_cpuset(parent, path)
+        return path
+
+    def procs_files(self):
+        return [os.path.join(path, "cgroup.procs") for path in self.places.values()]
+
+    def path(self):
+        """The cgroup path (as /proc/PID/cgroup shows it from the host's cgroup namespace)."""
+        return "/" + self.relative
+
+    def memberships(self):
+        """{hierarchy key: cgroup path}, as /proc/PID/cgroup shows a process in this cgroup."""
+        return {key: self.path() for key in memberships("self")}
+
+    def join(self, pid):
+        """Move process `pid` into this cgroup, in every hierarchy it was made in."""
+        for procs in self.procs_files():
+            with open(procs, "w") as handle:
+                handle.write(str(pid))
+
+    def missing(self):
+        """The directories of this cgroup that no longer exist."""
+        return sorted(path for path in self.places.values() if not os.path.isdir(path))
+
+    def remove(self, settle=2.0):
+        """Remove what the driver made (deepest first); a cgroup still in use stays."""
+        deadline = time.monotonic() + settle
+        below = [os.path.join(top, name) for place in self.places.values()
+                 for top, names, _ in os.walk(place, topdown=False) for name in names]
+        for path in below + list(reversed(self.made)):
+            while True:
+                try:
+                    os.rmdir(path)
+                except FileNotFoundError:
+                    break
+                except OSError as error:
+                    if error.errno == errno.EBUSY and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                        continue
+                    break
+                break
+
+
+def _inherit_cpuset(parent, path):
+    """A new v1 cpuset cgroup has no cpus and mems: no process can join it until it gets its parent's."""
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        mine = os.path.join(path, name)
+        if not os.path.exists(mine):
+            return
+        with open(mine) as handle:
+            if handle.read().strip():
+                continue
+        with open(os.path.join(parent, name)) as handle:
+            value = handle.read().strip()
+        with open(mine, "w") as handle:
+            handle.write(value)
+
+
+# -- namespaces --------------------------------------------------------------------
+
+def namespaces(pid="self"):
+    """{type: "net:[4026531840]"} of a process; {} if it is gone."""
+    found = {}
+    for kind in NAMESPACE_TYPES:
+        try:
+            found[kind] = os.readlink(f"/proc/{pid}/ns/{kind}")
+        except OSError:
+            pass
+    return found
+
+
+def now_ticks():
+    """Clock ticks since boot now, as /proc/PID/stat counts a process's start."""
+    with open("/proc/uptime") as handle:
+        return int(float(handle.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def holders(namespace, born_before=None, mountinfo="/proc/self/mountinfo"):
+    """Who keeps a namespace ("net:[4026531840]") alive on the host: processes in it,
+    processes with a descriptor of it open, nsfs bind mounts of it (as words).
+
+    The kernel reuses a released namespace's inode number: with `born_before`
+    (clock ticks since boot), a process started later is not counted, as it
+    can only be in a namespace of that number that is not the one released
+    (it had to get the old one from a holder, which is counted itself).
+    """
+    from .children import start_time
+
+    kind = namespace.split(":", 1)[0]
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        started = start_time(int(name)) if born_before is not None else None
+        if started is not None and started > born_before:
+            continue
+        try:
+            if os.readlink(f"/proc/{name}/ns/{kind}") == namespace:
+                found.append(f"process {name}")
+                continue
+        except OSError:
+            continue
+        if _has_open(name, namespace):
+            found.append(f"an open descriptor of process {name}")
+    found.extend(f"a bind mount at {point}" for point in nsfs_mounts(namespace, mountinfo))
+    return found
+
+
+def _has_open(pid, namespace):
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == namespace:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def nsfs_mounts(namespace, mountinfo="/proc/self/mountinfo"):
+    points = []
+    for fields, fstype in _mountinfo(mountinfo):
+        if fstype == "nsfs" and fields[3] == namespace:
+            points.append(_unescape(fields[4]))
+    return points
+
+
+# -- mounts ----------------------------------------------------------------------------
+
+def _mountinfo(path):
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    entries = []
+    for line in lines:
+        head, _, tail = line.partition(" - ")
+        fields = head.split()
+        if len(fields) >= 5 and tail:
+            entries.append((fields, tail.split()[0]))
+    return entries
+
+
+def _unescape(text):
+    return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
+def mounts_naming(markers, mountinfo="/proc/self/mountinfo"):
+    """Mount points of the host's mount table whose point or root names one of `markers`
+    (a bundle's directory, a container's id)."""
+    found = []
+    for fields, _ in _mountinfo(mountinfo):
+        root, point = _unescape(fields[3]), _unescape(fields[4])
+        if any(marker and (marker in point or marker in root) for marker in markers):
+            found.append(point)
+    return found
