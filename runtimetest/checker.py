@@ -5,6 +5,11 @@
 
 Failures go to stderr, one line each; TAP goes to stdout; the exit status is 0
 whenever the checks ran and 2 when the command line is wrong.
+
+The command line of runtime-tools' runtimetest is accepted too, so that the
+binary can stand in for it in that project's validation programs: `--path=/`,
+`--compliance-level LEVEL` (any RFC 2119 keyword; the same as --level) and
+`--log-level LEVEL` (accepted, changes nothing), each also with one dash.
 """
 
 import os
@@ -22,14 +27,32 @@ usage: runtimetest [--spec FILE | --path DIR] [--level must|should|may] [NAME ..
 
 Check, from inside a container, that the runtime applied the spec.
   --spec FILE    the spec to check against (default /spec.json, else /config.json)
-  --path DIR     read DIR/config.json (the convention of older harnesses)
+  --path DIR     read DIR/config.json (the convention of older harnesses);
+                 a --path naming a file reads that file
   --level LEVEL  lowest RFC 2119 level whose failures go to stderr (default must)
   --list         print every check: id, level, spec reference, description
   NAME           run only the checks with this id, or under this dotted prefix
+runtime-tools' runtimetest flags are accepted: --compliance-level LEVEL (as
+--level; MUST, SHOULD NOT, OPTIONAL and the other RFC 2119 keywords) and
+--log-level LEVEL (no effect).
 Failures: stderr, one line each (empty stderr = pass). TAP 13: stdout.
 """
 
 DEFAULT_SPECS = ("/spec.json", "/config.json")
+
+
+# RFC 2119 keywords, as runtime-tools' --compliance-level takes them (case and
+# spaces aside), and the level of ours each one means.
+LEVEL_KEYWORDS = {
+    "MUST": "must", "MUSTNOT": "must", "REQUIRED": "must", "SHALL": "must", "SHALLNOT": "must",
+    "SHOULD": "should", "SHOULDNOT": "should", "RECOMMENDED": "should", "NOTRECOMMENDED": "should",
+    "MAY": "may", "OPTIONAL": "may",
+}
+# runtime-tools' --log-level values (its logging library's names): accepted, no effect.
+LOG_LEVELS = ("panic", "fatal", "error", "warn", "warning", "info", "debug", "trace")
+VALUE_FLAGS = ("--spec", "--path", "--level", "--compliance-level", "--log-level")
+# runtime-tools' own flags; its flag parser also takes them with one dash.
+RUNTIME_TOOLS_FLAGS = ("--path", "--compliance-level", "--log-level")
 
 
 class UsageError(Exception):
@@ -57,20 +80,33 @@ def parse_args(argv):
             options.version = True
         elif arg == "--list":
             options.list = True
-        elif arg in ("--spec", "--path", "--level") or arg.startswith(("--spec=", "--path=", "--level=")):
-            flag, _, value = arg.partition("=")
-            if not value:
-                if not args:
-                    raise UsageError(f"{flag} needs a value")
+        elif _flag_name(arg) in VALUE_FLAGS:
+            flag, value = _flag_name(arg), None
+            if "=" in arg:
+                value = arg.partition("=")[2]
+            elif args:
                 value = args.pop(0)
+            if not value:
+                raise UsageError(f"{flag} needs a value")
             if flag == "--level":
                 if value.upper() not in LEVELS:
                     raise UsageError(f"--level must be one of must, should, may (got {value!r})")
                 options.level = value.lower()
+            elif flag == "--compliance-level":
+                keyword = value.upper().replace(" ", "").replace("_", "")
+                if keyword not in LEVEL_KEYWORDS:
+                    raise UsageError(f"--compliance-level must be an RFC 2119 keyword: must, should, may, "
+                                     f"must not, shall, required, recommended, optional, ... (got {value!r})")
+                options.level = LEVEL_KEYWORDS[keyword]
+            elif flag == "--log-level":
+                if value.lower() not in LOG_LEVELS:
+                    raise UsageError(f"--log-level must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
             elif options.spec_path is not None:
                 raise UsageError("give at most one of --spec and --path")
+            elif flag == "--spec" or os.path.isfile(value):
+                options.spec_path = value
             else:
-                options.spec_path = value if flag == "--spec" else os.path.join(value, "config.json")
+                options.spec_path = os.path.join(value, "config.json")
         elif arg == "--":
             options.names.extend(args)
             args = []
@@ -79,6 +115,14 @@ def parse_args(argv):
         else:
             options.names.append(arg)
     return options
+
+
+def _flag_name(arg):
+    """The long name of a flag: `--path=/` and runtime-tools' one-dash `-path /` give --path."""
+    name = arg.partition("=")[0]
+    if name.startswith("-") and not name.startswith("--") and "-" + name in RUNTIME_TOOLS_FLAGS:
+        return "--" + name[1:]
+    return name
 
 
 def default_spec_path():

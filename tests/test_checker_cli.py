@@ -116,3 +116,97 @@ def test_an_exception_inside_a_check_is_one_failure_and_the_next_check_runs(tmp_
     broken = registry.Check("demo.broken", registry.MUST, "config.md#demo", explode, None)
     result = checker.run_check(broken, Spec({}))
     assert result.failures == ["check raised ZeroDivisionError: boom"]
+
+
+# runtime-tools' validation programs start the checker as `/runtimetest --path=/`
+# (validation/util/test.go) and its own runtimetest also takes --compliance-level
+# and --log-level (cmd/runtimetest/main.go): the checker accepts that command line.
+
+def test_path_with_equals_or_as_two_arguments_reads_config_json(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"hostname": "from-path"}))
+    for args in ([f"--path={tmp_path}"], ["--path", str(tmp_path)], [f"-path={tmp_path}"], ["-path", str(tmp_path)]):
+        result = runtimetest(*args, "hostname")
+        assert result.returncode == 0, args
+        assert '"from-path"' in result.stderr, args
+
+
+def test_path_slash_joins_to_config_json_at_the_root():
+    from runtimetest.checker import parse_args
+
+    assert parse_args(["--path=/"]).spec_path == "/config.json"
+    assert parse_args(["--path", "/"]).spec_path == "/config.json"
+
+
+def test_path_naming_a_file_reads_that_file(tmp_path):
+    # config_updates_without_affect passes --path=/test.json, a copy of the config saved before its edit
+    saved = tmp_path / "test.json"
+    saved.write_text(json.dumps({"hostname": "from-file"}))
+    result = runtimetest(f"--path={saved}", "hostname")
+    assert '"from-file"' in result.stderr
+
+
+def test_compliance_level_takes_every_rfc2119_keyword_and_sets_the_level():
+    from runtimetest.checker import parse_args
+
+    expected = {"must": "must", "MUST": "must", "mustnot": "must", "MUST NOT": "must", "shall": "must",
+                "shallnot": "must", "required": "must", "should": "should", "SHOULDNOT": "should",
+                "recommended": "should", "notrecommended": "should", "may": "may", "optional": "may"}
+    for value, level in expected.items():
+        assert parse_args(["--compliance-level", value]).level == level, value
+        assert parse_args([f"--compliance-level={value}"]).level == level, value
+        assert parse_args([f"-compliance-level={value}"]).level == level, value
+    assert parse_args([]).level == "must"
+
+
+def test_compliance_level_decides_what_reaches_stderr_like_level(tmp_path, monkeypatch, capsys):
+    from runtimetest import checker, registry
+    from runtimetest.checks import load_all
+
+    load_all()
+
+    def always_short(spec, result):
+        result.fail("demo", 1, 2)
+
+    monkeypatch.setattr(registry.CHECKER, "by_id", dict(registry.CHECKER.by_id))
+    monkeypatch.setattr(registry, "CHECKS", list(registry.CHECKS))
+    monkeypatch.setattr(checker, "CHECKS", registry.CHECKS)
+    registry.CHECKS.append(registry.Check("demo.should", registry.SHOULD, "config.md#demo", always_short, None))
+    spec = tmp_path / "spec.json"
+    spec.write_text("{}")
+    for value, on_stderr in (("must", False), ("MUST NOT", False), ("should", True), ("recommended", True),
+                             ("optional", True)):
+        assert checker.main(["--spec", str(spec), "--compliance-level", value, "demo.should"]) == 0
+        out, err = capsys.readouterr()
+        assert ("demo.should: demo: expected 1, found 2" in err) is on_stderr, value
+        assert ("# TODO" in out) is not on_stderr, value
+
+
+def test_log_level_is_accepted_and_changes_nothing(tmp_path):
+    spec = {"hostname": "not-this-host"}
+    plain = run_checker(spec, "hostname", tmp_path=tmp_path)
+    for args in (["--log-level", "debug"], ["--log-level=error"], ["-log-level", "warn"]):
+        logged = run_checker(spec, *args, "hostname", tmp_path=tmp_path)
+        assert logged.returncode == 0, args
+        assert (logged.stdout, logged.stderr) == (plain.stdout, plain.stderr), args
+
+
+def test_harness_flags_with_bad_values_are_usage_errors():
+    for args, message in ((["--compliance-level", "sometimes"], "--compliance-level must be an RFC 2119 keyword"),
+                          (["--compliance-level"], "--compliance-level needs a value"),
+                          (["--log-level", "loud"], "--log-level must be one of"),
+                          (["--log-level"], "--log-level needs a value"),
+                          (["--path="], "--path needs a value"),
+                          (["-spec", "x"], "unknown option -spec")):
+        result = runtimetest(*args)
+        assert result.returncode == 2, args
+        assert message in result.stderr, args
+
+
+def test_the_command_line_of_their_harness_runs_the_checks(tmp_path):
+    # the exact argv of validation/util/test.go, with the bundle's root standing in for /
+    (tmp_path / "config.json").write_text(json.dumps({"hostname": os.uname().nodename}))
+    result = runtimetest(f"--path={tmp_path}", "--compliance-level", "must", "--log-level", "error")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "TAP version 13" and re.fullmatch(r"1\.\.\d+", lines[1])
+    assert "ok 2 - hostname" in result.stdout
