@@ -8,6 +8,10 @@
 #   make bench                        start-up cost of the checker vs a static no-op and
 #                                     a frozen hello world, with a breakdown
 #   make static                       build/runtimetest, the static checker
+#   make peer-runtime-tools RUNTIME_TOOLS=DIR [PEER_CHECKER=FILE] [RUNTIME=runc] [PEER_ARGS=...]
+#                                     runtime-tools' validation programs with their
+#                                     runtimetest and with ours, side by side
+#                                     (tests/peer/runtime_tools.py; needs Go 1.23)
 
 RUNTIME ?= runc
 JOBS ?=
@@ -28,7 +32,7 @@ APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh build/requirements.txt
 
-.PHONY: all deps venv static conformance test bench clean distclean
+.PHONY: all deps venv static conformance test bench peer-runtime-tools clean distclean
 
 all: static
 
@@ -68,6 +72,14 @@ $(HELLO): $(VENV)/.stamp runtimetest/hello.py build/static_main.c build/syscall_
 
 bench: $(CHECKER) $(HELLO)
 	$(VENV)/bin/runtimetest bench --runtime $(RUNTIME)
+
+# A checkout of github.com/opencontainers/runtime-tools (not part of this project).
+RUNTIME_TOOLS ?=
+PEER_CHECKER ?= $(CHECKER)
+PEER_ARGS ?=
+peer-runtime-tools: $(if $(filter $(CHECKER),$(PEER_CHECKER)),$(CHECKER))
+	python3 tests/peer/runtime_tools.py --runtime-tools "$(RUNTIME_TOOLS)" --checker "$(PEER_CHECKER)" \
+		--runtime $(RUNTIME) $(PEER_ARGS)
 
 clean:
 	rm -f $(CHECKER) $(HELLO)
