@@ -2,7 +2,7 @@
 """Run runtime-tools' validation programs twice, with their runtimetest and with ours.
 
     tests/peer/runtime_tools.py --runtime-tools DIR [--checker FILE] [--runtime runc]
-                                [--work-dir DIR] [--timeout SEC] [--only NAME ...]
+                                [--work-dir DIR] [--reuse-build] [--timeout SEC] [--only NAME ...]
                                 [--expectations FILE] [--json FILE] [--table FILE]
 
 runtime-tools (github.com/opencontainers/runtime-tools) ships about 58
@@ -54,6 +54,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_EXPECTATIONS = os.path.join(ROOT, "tests", "peer", "runtime-tools-expected.txt")
 DEFAULT_WORK_DIR = os.path.join(ROOT, ".peer", "runtime-tools")
+LOCK_FILE = "/run/lock/runtimetest-peer-runtime-tools.lock" if os.path.isdir("/run/lock") else "/tmp/runtimetest-peer-runtime-tools.lock"
+TESTED_GO = (1, 23)
 GO_CANDIDATES = ("/usr/lib/go-1.23/bin/go", "go")
 VERDICTS = ("pass", "skip", "fail", "no-plan", "timeout")
 # runtime-tools' fixed cgroup paths (cgroups/cgroups.go: AbsCgroupPath and the
@@ -68,7 +70,7 @@ SETUP_HELP = {
         "then give its path: --runtime-tools /path/to/runtime-tools, RUNTIME_TOOLS=/path/to/runtime-tools,\n"
         "or make peer-runtime-tools RUNTIME_TOOLS=/path/to/runtime-tools"),
     "go": (
-        "Go {need} or newer is needed to build runtime-tools (its go.mod). On Debian 12:\n"
+        "Go {need} or newer is needed to build runtime-tools. On Debian 12:\n"
         "  add the suite bookworm-backports to apt's sources, then\n"
         "  apt-get install golang-1.23-go golang-1.23-src   (installs /usr/lib/go-1.23/bin/go)\n"
         "or give another one with --go /path/to/bin/go"),
@@ -226,12 +228,13 @@ def find_checkout(path):
 
 
 def go_version_needed(checkout):
+    """Go 1.23 (what their build is known to work with here), or newer if their go.mod asks."""
     with open(os.path.join(checkout, "go.mod")) as handle:
         for line in handle:
             match = re.match(r"^go\s+(\d+)\.(\d+)", line)
             if match:
-                return int(match.group(1)), int(match.group(2))
-    return (1, 21)
+                return max(TESTED_GO, (int(match.group(1)), int(match.group(2))))
+    return TESTED_GO
 
 
 def find_go(explicit, need):
@@ -318,6 +321,10 @@ class Sandbox:
             timed_out = True
             _kill_group(child)
             stdout, stderr = child.communicate()
+        except BaseException:
+            _kill_group(child)  # interrupted: the program and whatever it started go first
+            child.wait()
+            raise
         finally:
             current.remove(child)
         seconds = time.monotonic() - started
@@ -494,6 +501,8 @@ def parse_args(argv):
     parser.add_argument("--work-dir", default=DEFAULT_WORK_DIR,
                         help="builds, Go's cache and the runs (default .peer/runtime-tools)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per program (default 60)")
+    parser.add_argument("--reuse-build", action="store_true",
+                        help="use the programs an earlier run built in WORK_DIR/bin, if there are any")
     parser.add_argument("--retries", type=int, default=1,
                         help="run a program again when its verdicts differ unexpectedly (default 1)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME", help="run only this program")
@@ -530,11 +539,12 @@ def main(argv=None):
         go, go_version = find_go(options.go, go_version_needed(checkout))
         work_dir = os.path.abspath(options.work_dir)
         os.makedirs(work_dir, exist_ok=True)
-        lock = open(os.path.join(work_dir, ".lock"), "w")
+        # Their programs use fixed cgroup paths: one run on a host at a time, whatever its work dir.
+        lock = open(LOCK_FILE, "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SetupError(f"another run uses {work_dir}: wait for it or give --work-dir") from None
+            raise SetupError(f"another run of runtime-tools' programs holds {LOCK_FILE}: wait for it") from None
         taken = [path for path in test_cgroup_roots() if os.path.exists(path)]
         if taken:
             raise SetupError("runtime-tools' fixed cgroup paths exist already (another run of its programs, "
@@ -557,11 +567,16 @@ def main(argv=None):
     try:
         bin_dir = os.path.join(work_dir, "bin")
         try:
-            programs, info["build_seconds"] = build(checkout, go, bin_dir, work_dir, log)
+            if options.reuse_build and os.path.isdir(os.path.join(bin_dir, "programs")):
+                programs, info["build_seconds"] = sorted(os.listdir(os.path.join(bin_dir, "programs"))), 0.0
+                log(f"reusing the programs built earlier in {bin_dir}")
+            else:
+                programs, info["build_seconds"] = build(checkout, go, bin_dir, work_dir, log)
         except SetupError as error:
             print(f"runtime_tools.py: {error}", file=sys.stderr)
             return 2
-        log(f"built runtimetest and {len(programs)} programs in {info['build_seconds']:.1f} s")
+        if info["build_seconds"]:
+            log(f"built runtimetest and {len(programs)} programs in {info['build_seconds']:.1f} s")
         unknown = sorted(set(options.only) - set(programs))
         if unknown:
             print(f"runtime_tools.py: no program named {', '.join(unknown)}", file=sys.stderr)
