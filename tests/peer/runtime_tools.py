@@ -607,12 +607,11 @@ def main(argv=None):
         info["run_seconds"] = round(time.monotonic() - started, 1)
     except Interrupted as stop:
         log(f"stopped by {stop}; cleaning up")
-        for child in list(current):
-            _kill_group(child)
-            child.wait()
-        for sandbox in sandboxes:
-            sandbox.clean()
+        _clean_all(current, sandboxes)
         return 130
+    except Exception:
+        _clean_all(current, sandboxes)
+        raise
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -630,6 +629,15 @@ def main(argv=None):
     for problem in problems:
         log(f"UNEXPECTED: {problem}")
     return 1 if problems else 0
+
+
+def _clean_all(current, sandboxes):
+    for child in list(current):
+        _kill_group(child)
+        child.wait()
+    for sandbox in sandboxes:
+        with contextlib.suppress(Exception):
+            sandbox.clean()
 
 
 if __name__ == "__main__":
