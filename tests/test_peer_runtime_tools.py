@@ -58,11 +58,43 @@ def test_runtimetest_runs_embedded_in_diagnostics_must_each_give_a_plan():
     assert runtime_tools.judge(stream.replace('"stdout": ""', '"stdout": "1..0\\n"'), 0, False)["verdict"] == "pass"
 
 
-def row(program, theirs, ours, their_plan=True, our_plan=True):
+def row(program, theirs, ours, their_plan=True, our_plan=True, checker_runs=1):
     def side(verdict, plan):
         return {"verdict": verdict, "plan": plan, "exit": 0, "embedded_runs": 0, "embedded_plans": 0,
-                "inner_failures": []}
+                "inner_failures": [], "checker_runs": checker_runs}
     return {"program": program, "theirs": side(theirs, their_plan), "ours": side(ours, our_plan)}
+
+
+def test_a_disagreement_where_no_runtimetest_ran_is_timing_not_a_problem():
+    rows = [row("pidfile", "pass", "fail", checker_runs=0), row("mounts", "pass", "fail", checker_runs=1)]
+    assert [runtime_tools.unexpected(r, {}) for r in rows] == [False, True]
+    problems = runtime_tools.compare(rows, {})
+    assert rows[0]["class"] == "race" and "no container of this program ran a runtimetest" in rows[0]["reason"]
+    assert [p.split(":")[0] for p in problems] == ["mounts"]
+
+
+def test_the_runtime_wrapper_notes_which_creates_run_the_runtimetest(tmp_path):
+    # a stand-in runtime that records its argv: the wrapper must pass everything through after --root
+    runtime = tmp_path / "fake-runtime"
+    runtime.write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path}/argv\n")
+    runtime.chmod(0o755)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "rootfs-amd64.tar.gz").write_bytes(b"")
+    checker = tmp_path / "checker"
+    checker.write_bytes(b"")
+    sandbox = runtime_tools.Sandbox(str(tmp_path / "runs"), "ours", str(checker), str(checkout), str(runtime))
+    open(sandbox.creates, "w").close()
+    for n, args in enumerate((["/runtimetest", "--path=/"], ["sh", "-c", "true"], None)):
+        bundle = tmp_path / f"bundle{n}"
+        bundle.mkdir()
+        (bundle / "config.json").write_text(json.dumps({"process": {"args": args} if args else None}))
+        subprocess.run([sandbox.wrapper, "create", "--pid-file", "p", "--bundle", str(bundle), f"id{n}"], check=True)
+    subprocess.run([sandbox.wrapper, "state", "id0"], check=True)
+    assert sandbox.checker_runs() == 1
+    calls = (tmp_path / "argv").read_text().splitlines()
+    assert calls[0] == f"--root {sandbox.state} create --pid-file p --bundle {tmp_path}/bundle0 id0"
+    assert calls[-1] == f"--root {sandbox.state} state id0"
 
 
 def test_every_disagreement_must_be_listed_with_its_verdicts(tmp_path):

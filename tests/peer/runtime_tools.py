@@ -185,12 +185,23 @@ def listed_as(listed, theirs, ours):
     return bool(listed) and listed[0] in (theirs, ANY) and listed[1] in (ours, ANY)
 
 
+def checker_ran(row):
+    """Whether any container of the program, on either side, had the runtimetest as its process.
+    Where none had, the two runs differ in nothing the program looks at: only timing."""
+    return any(row[side].get("checker_runs", 1) for side in ("theirs", "ours"))
+
+
+NO_CHECKER = ("no container of this program ran a runtimetest (on either side): "
+              "the verdicts differ by the program's timing alone")
+
+
 def unexpected(row, expected):
     """Whether a row's verdicts are a disagreement the expectations file does not list."""
     theirs, ours = row["theirs"]["verdict"], row["ours"]["verdict"]
     if row["theirs"]["plan"] and not row["ours"]["plan"]:
         return True
-    return theirs != ours and not listed_as(expected.get(row["program"]), theirs, ours)
+    return (theirs != ours and checker_ran(row)
+            and not listed_as(expected.get(row["program"]), theirs, ours))
 
 
 def compare(results, expected):
@@ -211,6 +222,8 @@ def compare(results, expected):
             row["class"] = "NEW"
             row["reason"] = f"listed as {listed[0]}/{listed[1]}, now {theirs['verdict']}/{ours['verdict']}"
             problems.append(f"{row['program']}: {row['reason']}")
+        elif not row["agree"] and not checker_ran(row):
+            row["class"], row["reason"] = "race", NO_CHECKER
         elif not row["agree"]:
             row["class"] = "NEW"
             row["reason"] = "a disagreement not in the expectations file"
@@ -309,12 +322,15 @@ class Sandbox:
         shutil.copy(checker, os.path.join(self.dir, "runtimetest"))
         os.chmod(os.path.join(self.dir, "runtimetest"), 0o755)
         os.symlink(os.path.join(checkout, "rootfs-amd64.tar.gz"), os.path.join(self.dir, "rootfs-amd64.tar.gz"))
+        self.creates = os.path.join(self.dir, "creates.jsonl")
         self.wrapper = os.path.join(self.dir, "runtime")
         with open(self.wrapper, "w") as handle:
-            handle.write(f'#!/bin/sh\nexec {_sh(runtime)} --root {_sh(self.state)} "$@"\n')
+            handle.write(WRAPPER.format(python=sys.executable, runtime=runtime, state=self.state, log=self.creates))
         os.chmod(self.wrapper, 0o755)
 
     def run(self, program, timeout, current):
+        with open(self.creates, "w"):
+            pass
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "HOME": self.dir,
                "RUNTIME": self.wrapper, "TMPDIR": self.tmp, "LANG": "C"}
         started = time.monotonic()
@@ -337,7 +353,7 @@ class Sandbox:
         seconds = time.monotonic() - started
         left = self.clean()
         result = judge(stdout.decode(errors="backslashreplace"), child.returncode, timed_out)
-        result.update(seconds=round(seconds, 2), left_behind=left,
+        result.update(seconds=round(seconds, 2), left_behind=left, checker_runs=self.checker_runs(),
                       stdout=stdout.decode(errors="backslashreplace"),
                       stderr=stderr.decode(errors="backslashreplace"))
         return result
@@ -363,14 +379,34 @@ class Sandbox:
         left.extend(f"cgroup {path}" for path in remove_test_cgroups())
         return left
 
+    def checker_runs(self):
+        """How many containers the program created with the runtimetest as their process."""
+        with open(self.creates) as handle:
+            return sum(1 for line in handle if json.loads(line).get("checker"))
+
     def containers(self):
         done = subprocess.run([self.runtime, "--root", self.state, "list", "-q"],
                               capture_output=True, text=True, timeout=30)
         return done.stdout.split()
 
 
-def _sh(text):
-    return "'" + text.replace("'", "'\\''") + "'"
+# The runtime their programs call ($RUNTIME): the real one with its state kept private.
+# It also notes, for every create, whether the container's process is the runtimetest,
+# so that a program in which no runtimetest ever ran is known for one.
+WRAPPER = """#!{python}
+import json, os, sys
+args = sys.argv[1:]
+if args[:1] == ["create"]:
+    bundle = args[args.index("--bundle") + 1] if "--bundle" in args[:-1] else "."
+    try:
+        with open(os.path.join(bundle, "config.json")) as handle:
+            argv = json.load(handle).get("process", {{}}).get("args") or [""]
+    except (OSError, ValueError, AttributeError):
+        argv = [""]
+    with open({log!r}, "a") as handle:
+        handle.write(json.dumps({{"checker": os.path.basename(str(argv[0])) == "runtimetest"}}) + "\\n")
+os.execv({runtime!r}, [{runtime!r}, "--root", {state!r}, *args])
+"""
 
 
 def _kill_group(child):
@@ -445,14 +481,14 @@ def markdown(results, info):
         f"runtime-tools {info['runtime_tools']} validation programs against {info['runtime_version']}, "
         f"{info['date']}; checker: {info['checker']}",
         "",
-        "| program | theirs | ours | TAP plan theirs/ours | class | reason |",
-        "|---|---|---|---|---|---|",
+        "| program | theirs | ours | TAP plan theirs/ours | runtimetest runs theirs/ours | class | reason |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in results:
         theirs, ours = row["theirs"], row["ours"]
-        lines.append("| {} | {} | {} | {} | {} | {} |".format(
+        lines.append("| {} | {} | {} | {} | {} | {} | {} |".format(
             row["program"], _cell(theirs), _cell(ours),
-            f"{_yes(theirs)}/{_yes(ours)}", row.get("class", ""), _reason(row).replace("|", "\\|")))
+            f"{_yes(theirs)}/{_yes(ours)}", f"{_runs(theirs)}/{_runs(ours)}", row.get("class", ""), _reason(row).replace("|", "\\|")))
     counts = {side: {v: sum(1 for r in results if r[side] and r[side]["verdict"] == v) for v in VERDICTS}
               for side in ("theirs", "ours")}
     lines += ["", "| verdict | " + " | ".join(VERDICTS) + " |", "|---|" + "---|" * len(VERDICTS)]
@@ -475,6 +511,10 @@ def _reason(row):
     for earlier in row.get("earlier", []):
         text += f" (an earlier run: theirs {earlier.get('theirs')}, ours {earlier.get('ours')})"
     return text.strip()
+
+
+def _runs(result):
+    return "-" if result is None else str(result.get("checker_runs", "?"))
 
 
 def _cell(result):
