@@ -481,7 +481,7 @@ def markdown(results, info):
         f"runtime-tools {info['runtime_tools']} validation programs against {info['runtime_version']}, "
         f"{info['date']}; checker: {info['checker']}",
         "",
-        "| program | theirs | ours | TAP plan theirs/ours | runtimetest runs theirs/ours | class | reason |",
+        "| program | theirs | ours | TAP plan theirs/ours | runtimetest containers theirs/ours | class | reason |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in results:
