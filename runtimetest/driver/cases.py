@@ -283,10 +283,15 @@ def discover(directory, patterns=(), names=()):
                 raise CaseError(unusable[name])
             cases.append(load_case(name, directory, groups[name]))
         except CaseError as error:
-            cases.append(BrokenCase(name, directory, str(error)))
+            # One line, whatever bytes the file's name holds (the name may hold a newline).
+            cases.append(BrokenCase(name, directory, _one_line(str(error))))
         except RecursionError:  # nothing should recurse past MAX_DEPTH; if it does, this case only
             cases.append(BrokenCase(name, directory, f"{os.path.join(directory, name)}.*: nested too deeply"))
     return cases
+
+
+def _one_line(text):
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def entry_problem(directory, entry):

@@ -122,13 +122,16 @@ def _usage_error(message):
 
 
 def list_cases(cases, out):
-    width = max(len(case.name) for case in cases)
+    from .compare import printable
+
+    width = max(len(printable(case.name)) for case in cases)
     for case in cases:
+        name = printable(case.name).ljust(width)
         if isinstance(case, BrokenCase):
-            out.write(f"{case.name.ljust(width)}  ERROR {case.reason}\n")
+            out.write(f"{name}  ERROR {printable(case.reason)}\n")
         else:
             kind = " [lifecycle]" if case.lifecycle else ""
-            out.write(f"{case.name.ljust(width)}  {case.desc}{kind}\n".rstrip() + "\n")
+            out.write(f"{name}  {printable(case.desc)}{kind}".rstrip() + "\n")
     out.write(f"{len(cases)} case(s)\n")
 
 
