@@ -70,6 +70,12 @@ def parser():
 
     clean = commands.add_parser("clean", help="remove containers and bundles a killed driver left")
     clean.add_argument("--state-dir", default=record.default_state_dir())
+    clean.add_argument("--runtime", default=None,
+                       help="the runtime to delete containers with (default: the program of the adapter "
+                            "each record names, runc, crun or runsc, found on PATH)")
+    clean.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
+                       help="extra global flag for the runtime (repeatable)")
+    clean.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None)
     return top
 
 
@@ -99,21 +105,41 @@ def run_clean(options):
     children = Children()
 
     def make_runtime(description):
-        if isinstance(description, list):  # the first record format: the runtime's argv
-            description = {"program": description[0], "extra_args": description[1:]} if description else None
-        if not isinstance(description, dict) or not description.get("program"):
-            return None
+        description = description if isinstance(description, dict) else {}
         try:
-            return resolve(description["program"], children, description.get("extra_args") or [],
-                           adapter=description.get("adapter"))
+            return clean_runtime(options, description, children)
         except RuntimeFault as error:
             sys.stdout.write(f"clean: {error}\n")
             return None
 
-    removed = record.clean(options.state_dir, make_runtime, sys.stdout)
+    try:
+        removed = record.clean(options.state_dir, make_runtime, sys.stdout)
+    except (record.StateDirError, OSError) as error:
+        sys.stderr.write(f"runtimetest clean: {error}\n")
+        return 2
     children.kill_strays()
     print(f"clean: {removed} container(s) removed")
     return 0
+
+
+def clean_runtime(options, description, children):
+    """The runtime `clean` deletes a record's containers with: the one the user names, else the
+    program of the record's adapter found on PATH; never a program the record names. The record's
+    extra flags are kept only when its program is that same program."""
+    adapter = options.adapter or description.get("adapter")
+    if options.runtime:
+        name = options.runtime
+    elif adapter in ("runc", "crun", "runsc"):
+        name = adapter
+    else:
+        raise RuntimeFault(f"a record made with {description.get('program')!r} (no adapter of its own): "
+                           "pass --runtime to clean it")
+    runtime = resolve(name, children, options.runtime_arg,
+                      adapter=adapter if adapter in ("runc", "crun", "runsc") else None)
+    extra = description.get("extra_args")
+    if description.get("program") == runtime.program and isinstance(extra, list):
+        runtime.extra_args += [str(arg) for arg in extra]
+    return runtime
 
 
 def _usage_error(message):
@@ -170,7 +196,12 @@ def run_suite(options):
 
     work_root = options.keep_logs or tempfile.mkdtemp(prefix="runtimetest-run-")
     os.makedirs(work_root, exist_ok=True)
-    live = record.Record(options.state_dir, runtime.describe(), work_root)
+    try:
+        live = record.Record(options.state_dir, runtime.describe(), work_root, keep_logs=bool(options.keep_logs))
+    except (record.StateDirError, OSError) as error:
+        if not options.keep_logs:
+            shutil.rmtree(work_root, ignore_errors=True)
+        return _usage_error(str(error))
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
                         default_timeout=options.timeout, record=live, annotate=hostfacts.annotate,
                         departures=known)

@@ -64,7 +64,8 @@ class Fake:
                                 env=self.env(faults), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def clean(self):
-        return subprocess.run([sys.executable, "-m", "runtimetest", "clean", "--state-dir", str(self.state)],
+        return subprocess.run([sys.executable, "-m", "runtimetest", "clean", "--state-dir", str(self.state),
+                               "--runtime", FAKE_RUNTIME],
                               cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=120)
 
     def results(self):
