@@ -6,6 +6,9 @@
 #                                     when the runtime fails a case
 #   make test                         the project's tests (unit + real containers)
 #   make bench                        start-up cost of the checker vs a static no-op
+#   make fuzz [N=20000] [SEED=S] [FUZZ_JOBS=2]
+#                                     the checker judges N hostile specs in runc
+#                                     containers (default seed: a new one each time)
 #   make static                       build/runtimetest, the static checker
 
 RUNTIME ?= runc
@@ -26,7 +29,11 @@ APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/runtimetest.spec build/checker_main.py build/freeze.sh
 
-.PHONY: all deps venv static conformance test bench clean distclean
+N ?= 20000
+SEED ?= $(shell date +%s)
+FUZZ_JOBS ?= 2
+
+.PHONY: all deps venv static conformance test bench fuzz clean distclean
 
 all: static
 
@@ -63,6 +70,9 @@ test: $(CHECKER)
 
 bench: $(CHECKER)
 	$(VENV)/bin/runtimetest bench --runtime $(RUNTIME)
+
+fuzz: $(CHECKER)
+	$(PY) tests/fuzz_checker.py -n $(N) --seed $(SEED) -j $(FUZZ_JOBS)
 
 clean:
 	rm -f $(CHECKER)

@@ -153,3 +153,19 @@ def test_a_million_masked_paths_are_judged_in_part_with_a_note():
     result = run_check(BY_ID["linux.maskedPaths"], Spec({"linux": {"maskedPaths": listed}}))
     assert time.monotonic() - started < 5  # 2,000,000 took 11 s before
     assert result.notes == [f"linux.maskedPaths has 1000001 entries: only the first {paths.MAX_PATHS} are checked"]
+
+
+def test_each_spec_mode_judges_every_spec_in_a_child_and_bounds_it(tmp_path):
+    from conftest import runtimetest
+
+    (tmp_path / "good.json").write_text("{}")
+    (tmp_path / "deep.json").write_text("[" * 1000)
+    (tmp_path / "list").write_text(f"{tmp_path / 'good.json'}\n{tmp_path / 'deep.json'}\n/dev/ptmx\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    run = runtimetest("--each-spec", str(tmp_path / "list"), str(out), "--timeout", "1", timeout=60)
+    assert run.returncode == 0, run.stderr
+    status = {line.split()[0]: int(line.split()[1]) for line in (out / "status").read_text().splitlines()}
+    assert status == {"good.json": 0, "deep.json": 0, "ptmx": 137}  # /dev/ptmx: killed at the bound
+    assert (out / "good.json.out").read_text().startswith("TAP version 13\n")
+    assert (out / "deep.json.err").read_text().startswith("spec.file: ")

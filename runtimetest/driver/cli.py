@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import departures, hostfacts, output, record, reports
-from .cases import BrokenCase, CaseError, discover
+from .cases import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
 from .departures import DepartureError
 from .children import Children
 from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
@@ -181,6 +181,9 @@ def run_suite(options):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
     if options.jobs < 1:
         return _usage_error("-j must be at least 1")
+    for flag, seconds in (("--timeout", options.timeout), ("--command-timeout", options.command_timeout)):
+        if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:  # also false for NaN
+            return _usage_error(f"{flag} should be from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} seconds, found {seconds}")
 
     children = Children()
     try:
