@@ -138,12 +138,7 @@ def test_a_planted_symlink_record_is_not_trusted(tmp_path):
 
 def test_clean_keeps_the_users_keep_logs_directory(fake, tmp_path):
     logs = victim_dir(tmp_path)
-    fake.case("sleeps", args=["/runtimetest", "--sleep", "600"], timeout="300")
-    driver = fake.start("--keep-logs", str(logs))
-    try:
-        wait_for(lambda: len(fake.running_containers()) == 1)
-    finally:
-        stop(driver, signal.SIGKILL)
+    stop(fake.start_sleeper("--keep-logs", str(logs)), signal.SIGKILL)
     cleaned = fake.clean()
     assert "1 container(s) removed" in cleaned.stdout, cleaned.stdout + cleaned.stderr
     assert (logs / "precious").read_text() == "keep me"
@@ -152,10 +147,8 @@ def test_clean_keeps_the_users_keep_logs_directory(fake, tmp_path):
 
 
 def test_a_zombie_driver_counts_as_dead(fake):
-    fake.case("sleeps", args=["/runtimetest", "--sleep", "600"], timeout="300")
-    driver = fake.start()
+    driver = fake.start_sleeper()
     try:
-        wait_for(lambda: len(fake.running_containers()) == 1)
         os.kill(driver.pid, signal.SIGKILL)
         wait_for(lambda: open(f"/proc/{driver.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z")
         cleaned = fake.clean()  # the driver is a zombie: not reaped yet
@@ -189,12 +182,8 @@ def children_of(parent):
 
 
 def test_a_driver_in_another_pid_namespace_keeps_its_containers(fake, tmp_path):
-    fake.case("sleeps", args=["/runtimetest", "--sleep", "600"], timeout="300")
-    driver = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", *fake.argv()],
-                              cwd=ROOT,
-                              env=fake.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = fake.start_sleeper(prefix=["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"])
     try:
-        wait_for(lambda: len(fake.running_containers()) == 1)
         cleaned = fake.clean()
         assert "ran in another pid namespace" in cleaned.stdout and "0 container(s) removed" in cleaned.stdout
         assert len(fake.running_containers()) == 1
