@@ -118,3 +118,11 @@ def test_values_in_range_still_load(tmp_path):
     write(tmp_path, "ok.exit", "255\n")
     case = loaded(tmp_path)["ok"]
     assert (case.timeout, case.expected_exit) == (0.5, 255)
+
+
+@pytest.mark.parametrize("flag", ["--timeout", "--command-timeout"])
+def test_an_infinite_timeout_on_the_command_line_is_refused(tmp_path, flag):
+    write(tmp_path, "a.json", "{}")
+    run = subprocess.run([sys.executable, "-m", "runtimetest", "suite", flag, "inf", "--state-dir",
+                          str(tmp_path / "state"), str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and f"{flag} should be from 0.01 to 604800 seconds, found inf" in run.stderr
