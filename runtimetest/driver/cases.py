@@ -36,6 +36,7 @@ MAX_FILE = 64 << 20  # bytes of any one case file
 MAX_DEPTH = 100  # arrays and objects within each other in NAME.json, NAME.spec.json
 MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 7 * 24 * 3600.0  # seconds NAME.timeout may give
 MAX_EXIT = 255
+TOO_DEEP = object()
 
 
 class CaseError(Exception):
@@ -88,10 +89,11 @@ def _read_bytes(path):
     except OSError as error:
         raise CaseError(f"{path}: cannot read: {error.strerror}") from None
     try:
-        kind = _kind(os.fstat(fd).st_mode)
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)
         if kind != "file":
             raise CaseError(f"{path}: {kind}, not a regular file")
-        data = os.read(fd, MAX_FILE + 1)
+        data = os.read(fd, min(info.st_size, MAX_FILE) + 1)
     except OSError as error:
         raise CaseError(f"{path}: cannot read: {error.strerror}") from None
     finally:
@@ -128,8 +130,8 @@ def _read_json_object(path):
     except ValueError as error:
         raise CaseError(f"{path}: not JSON: {error}") from None
     except RecursionError:
-        data = None  # deeper than the parser goes: reported below as too deep
-    if data is None or _depth(data) > MAX_DEPTH:
+        data = TOO_DEEP  # deeper than the parser goes
+    if data is TOO_DEEP or _depth(data) > MAX_DEPTH:
         raise CaseError(f"{path}: arrays and objects nested more than {MAX_DEPTH} deep")
     if not isinstance(data, dict):
         raise CaseError(f"{path}: should hold a JSON object, found {type(data).__name__}")
