@@ -7,6 +7,9 @@
 #   make test                         the project's tests (unit + real containers)
 #   make bench                        start-up cost of the checker vs a static no-op and
 #                                     a frozen hello world, with a breakdown
+#   make fuzz [N=20000] [SEED=S] [FUZZ_JOBS=2]
+#                                     the checker judges N hostile specs in runc
+#                                     containers (default seed: a new one each time)
 #   make static                       build/runtimetest, the static checker
 #   make peer-runtime-tools RUNTIME_TOOLS=DIR [PEER_CHECKER=FILE] [RUNTIME=runc] [PEER_ARGS=...]
 #                                     runtime-tools' validation programs with their
@@ -32,7 +35,11 @@ APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh build/requirements.txt
 
-.PHONY: all deps venv static conformance test bench peer-runtime-tools clean distclean
+N ?= 20000
+SEED ?= $(shell date +%s)
+FUZZ_JOBS ?= 2
+
+.PHONY: all deps venv static conformance test bench fuzz peer-runtime-tools clean distclean
 
 all: static
 
@@ -80,6 +87,9 @@ PEER_ARGS ?=
 peer-runtime-tools: $(if $(filter $(CHECKER),$(PEER_CHECKER)),$(CHECKER))
 	python3 tests/peer/runtime_tools.py --runtime-tools "$(RUNTIME_TOOLS)" --checker "$(PEER_CHECKER)" \
 		--runtime $(RUNTIME) $(PEER_ARGS)
+
+fuzz: $(CHECKER)
+	$(PY) tests/fuzz_checker.py -n $(N) --seed $(SEED) -j $(FUZZ_JOBS)
 
 clean:
 	rm -f $(CHECKER) $(HELLO)

@@ -202,8 +202,8 @@ def main(argv=None):
     return 0
 
 
-# The binary's helper modes (runtimetest/hooks.py): imported only when asked for,
-# so the checker's own start-up imports nothing more.
+# The binary's helper modes (runtimetest/hooks.py, each.py): imported only when
+# asked for, so the checker's own start-up imports nothing more.
 HELPER_MODES = ("--hook", "--await-signal")
 
 
@@ -213,6 +213,10 @@ def entry():
         from .hooks import main as helper_main
 
         sys.exit(helper_main(sys.argv[1:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--each-spec":
+        from .each import main as each_main  # many specs in one container (each.py)
+
+        sys.exit(each_main(sys.argv[1:]))
     try:
         code = main()
     except BrokenPipeError:

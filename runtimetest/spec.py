@@ -10,6 +10,8 @@ other checks.
 
 from . import jsontext
 
+from .bounded import read_bounded
+
 __all__ = ["Spec", "SpecFieldError", "load", "show"]
 
 _TYPE_NAMES = {
@@ -158,6 +160,11 @@ class Spec:
         return value
 
 
+# A spec is a few KiB; the bounds only stop a device, a FIFO or a runaway file.
+SPEC_LIMIT = 64 << 20
+SPEC_TIMEOUT = 10.0
+
+
 def _problem_spec(problem):
     spec = Spec({})
     spec.load_problem = problem
@@ -171,14 +178,17 @@ def load(path):
     the reason in `load_problem`) so that checks that need no spec fields still run.
     """
     try:
-        with open(path, "rb") as handle:
-            text = handle.read()
+        text = read_bounded(path, SPEC_LIMIT, SPEC_TIMEOUT)
     except OSError as error:
         return _problem_spec(f"cannot read {path}: {error.strerror or error}")
     try:
         data = jsontext.loads(text)
     except ValueError as error:
         return _problem_spec(f"{path} is not JSON: {error}")
+    except RecursionError:
+        return _problem_spec(f"{path} nests arrays or objects too deeply to be read")
+    except MemoryError:
+        return _problem_spec(f"{path} is too large to be read in this container's memory")
     if not isinstance(data, dict):
         return _problem_spec(f"{path} should hold a JSON object, found {type(data).__name__}")
     return Spec(data)

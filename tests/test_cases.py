@@ -40,8 +40,8 @@ def test_broken_cases_name_the_file_and_the_others_still_load(tmp_path):
     broken = {
         "notjson.json": ("{", "notjson.json: not JSON"),
         "array.json": ("[]", "array.json: should hold a JSON object, found list"),
-        "badexit.exit": ("zero", "badexit.exit: exit status should be an integer, found 'zero'"),
-        "badtimeout.timeout": ("-1", "badtimeout.timeout: timeout should be a positive number"),
+        "badexit.exit": ("zero", "badexit.exit: exit status should be an integer from 0 to 255 or a signal name, found 'zero'"),
+        "badtimeout.timeout": ("-1", "badtimeout.timeout: timeout should be a number of seconds from 0.01 to 604800, found '-1'"),
         "badre.err": ("re:(\n", "badre.err:1: bad regular expression"),
         "noconfig.desc": ("x", "noconfig.json: missing"),
         "emptyargs.args": ("", "emptyargs.args: empty"),

@@ -193,12 +193,7 @@ def test_ctrl_c_does_not_wait_for_a_hanging_command(fake):
 
 
 def test_clean_removes_what_a_killed_driver_left(fake):
-    fake.case("sleeps", args=["/runtimetest", "--sleep", "600"], timeout="300")
-    driver = fake.start()
-    try:
-        wait_for(lambda: len(fake.running_containers()) == 1)
-    finally:
-        stop(driver, signal.SIGKILL)
+    stop(fake.start_sleeper(), signal.SIGKILL)
     left = fake.leftovers(wait=0)
     assert len(left["containers"]) == 1 and len(left["processes"]) == 1 and len(left["bundles"]) == 1
     assert len(left["records"]) == 1
@@ -208,10 +203,8 @@ def test_clean_removes_what_a_killed_driver_left(fake):
 
 
 def test_clean_leaves_the_records_of_live_drivers_alone(fake):
-    fake.case("sleeps", args=["/runtimetest", "--sleep", "600"], timeout="300")
-    driver = fake.start()
+    driver = fake.start_sleeper()
     try:
-        wait_for(lambda: len(fake.running_containers()) == 1)
         cleaned = fake.clean()
         assert "0 container(s) removed" in cleaned.stdout
         assert len(fake.running_containers()) == 1

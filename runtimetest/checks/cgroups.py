@@ -59,9 +59,10 @@ class Cgroup:
 
     def read(self, name):
         """A control file's text (stripped), or None when the file does not exist."""
+        from ..bounded import read_bounded  # names come from the spec (linux.resources.unified)
+
         try:
-            with open(os.path.join(self.path, name)) as handle:
-                return handle.read().strip()
+            return read_bounded(os.path.join(self.path, name)).decode("utf-8", "replace").strip()
         except FileNotFoundError:
             return None
 

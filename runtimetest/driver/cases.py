@@ -14,17 +14,29 @@
                     delete, each checked from outside (see lifecycle.py)
 
 A case whose files cannot be read becomes a `BrokenCase` naming the file and the
-problem; it is reported as failed and the other cases still run.
+problem; it is reported as failed and the other cases still run. Every entry
+whose name ends in a suffix above belongs to its case: a directory, a FIFO or
+a device under such a name, a symlink that leads nowhere or out of the case
+directory, is an error naming it, never skipped and never read (a FIFO would
+block). Files are read bounded in size; JSON nested deeper than MAX_DEPTH is
+refused before anything recurses through it.
 """
 
 import fnmatch
 import json
+import math
 import os
 import re
+import stat
 
 SUFFIXES = (".spec.json", ".json", ".err", ".out", ".in", ".args", ".exit", ".timeout", ".desc",
             ".lifecycle")
 REGEX_PREFIX = "re:"
+MAX_FILE = 64 << 20  # bytes of any one case file
+MAX_DEPTH = 100  # arrays and objects within each other in NAME.json, NAME.spec.json
+MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 7 * 24 * 3600.0  # seconds NAME.timeout may give
+MAX_EXIT = 255
+TOO_DEEP = object()
 
 
 class CaseError(Exception):
@@ -70,24 +82,45 @@ def split_name(filename):
     return None, None
 
 
-def _read_text(path):
+def _read_bytes(path):
+    """A case file's bytes: a regular file (never a FIFO or device, which could block), bounded."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as error:
         raise CaseError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)
+        if kind != "file":
+            raise CaseError(f"{path}: {kind}, not a regular file")
+        data = os.read(fd, min(info.st_size, MAX_FILE) + 1)
+    except OSError as error:
+        raise CaseError(f"{path}: cannot read: {error.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE:
+        raise CaseError(f"{path}: larger than {MAX_FILE} bytes")
+    return data
+
+
+def _kind(mode):
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (never read: it could block)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def _read_text(path):
+    data = _read_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise CaseError(f"{path}: not UTF-8 text (byte {error.start})") from None
-
-
-def _read_bytes(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as error:
-        raise CaseError(f"{path}: cannot read: {error.strerror}") from None
 
 
 def _read_json_object(path):
@@ -96,9 +129,25 @@ def _read_json_object(path):
         data = json.loads(text)
     except ValueError as error:
         raise CaseError(f"{path}: not JSON: {error}") from None
+    except RecursionError:
+        data = TOO_DEEP  # deeper than the parser goes
+    if data is TOO_DEEP or _depth(data) > MAX_DEPTH:
+        raise CaseError(f"{path}: arrays and objects nested more than {MAX_DEPTH} deep")
     if not isinstance(data, dict):
         raise CaseError(f"{path}: should hold a JSON object, found {type(data).__name__}")
     return data
+
+
+def _depth(data):
+    """How deeply arrays and objects nest in `data` (without recursing: it may be deep)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _lines(text):
@@ -116,14 +165,6 @@ def _read_expected_err(path):
     return lines
 
 
-def _read_int(path, what):
-    text = _read_text(path).strip()
-    try:
-        return int(text)
-    except ValueError:
-        raise CaseError(f"{path}: {what} should be an integer, found {text!r}") from None
-
-
 def parse_exit(text, where):
     """(exit code, None) or (None, signal number) from an exit status or a signal name."""
     import signal
@@ -134,10 +175,15 @@ def parse_exit(text, where):
             return None, signal.Signals[text.upper()].value
         except KeyError:
             raise CaseError(f"{where}: no such signal {text!r}") from None
-    try:
-        return int(text), None
-    except ValueError:
-        raise CaseError(f"{where}: exit status should be an integer, found {text!r}") from None
+    if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) > MAX_EXIT:
+        raise CaseError(f"{where}: exit status should be an integer from 0 to {MAX_EXIT} "
+                        f"or a signal name, found {_shown(text)}")
+    return int(text), None
+
+
+def _shown(text, most=40):
+    """A value for an error message: quoted, escaped, cut."""
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text)} characters)"
 
 
 def _read_exit(path):
@@ -150,9 +196,10 @@ def _read_timeout(path):
     try:
         value = float(text)
     except ValueError:
-        value = -1
-    if not value > 0:
-        raise CaseError(f"{path}: timeout should be a positive number of seconds, found {text!r}")
+        value = math.nan
+    if not MIN_TIMEOUT <= value <= MAX_TIMEOUT:  # also false for NaN
+        raise CaseError(f"{path}: timeout should be a number of seconds from {MIN_TIMEOUT:g} to "
+                        f"{MAX_TIMEOUT:g}, found {_shown(text)}")
     return value
 
 
@@ -218,12 +265,15 @@ def discover(directory, patterns=(), names=()):
         entries = sorted(os.listdir(directory))
     except OSError as error:
         raise CaseError(f"{directory}: cannot list cases: {error.strerror}") from None
-    groups = {}
+    groups, unusable = {}, {}
     for entry in entries:
         name, suffix = split_name(entry)
-        if name is None or not os.path.isfile(os.path.join(directory, entry)):
+        if name is None:
             continue
         groups.setdefault(name, set()).add(suffix)
+        problem = entry_problem(directory, entry)
+        if problem:
+            unusable.setdefault(name, f"{os.path.join(directory, entry)}: {problem}")
     selected = [n for n in sorted(groups) if _selected(n, patterns, names)]
     unknown = [n for n in names if n not in groups]
     if unknown:
@@ -231,10 +281,43 @@ def discover(directory, patterns=(), names=()):
     cases = []
     for name in selected:
         try:
+            if name in unusable:
+                raise CaseError(unusable[name])
             cases.append(load_case(name, directory, groups[name]))
         except CaseError as error:
-            cases.append(BrokenCase(name, directory, str(error)))
+            # One line, whatever bytes the file's name holds (the name may hold a newline).
+            cases.append(BrokenCase(name, directory, _one_line(str(error))))
+        except RecursionError:  # nothing should recurse past MAX_DEPTH; if it does, this case only
+            cases.append(BrokenCase(name, directory, f"{os.path.join(directory, name)}.*: nested too deeply"))
     return cases
+
+
+def _one_line(text):
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def entry_problem(directory, entry):
+    """Why an entry with a case file's name cannot be a case file, or None.
+
+    A symlink is followed only when it resolves to a regular file inside the case directory.
+    """
+    path = os.path.join(directory, entry)
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as error:
+        return f"cannot be looked at: {error.strerror}"
+    if stat.S_ISLNK(mode):
+        try:
+            target = os.readlink(path)
+            resolved = os.path.realpath(path, strict=True)
+            mode = os.stat(path).st_mode
+        except OSError:
+            return "a symlink that leads nowhere (dangling, or a loop)"
+        inside = os.path.realpath(directory) + os.sep
+        if not resolved.startswith(inside):
+            return f"a symlink out of the case directory (to {target}): not followed"
+    kind = _kind(mode)
+    return None if kind == "file" else f"{kind}, not a regular file"
 
 
 def _selected(name, patterns, names):

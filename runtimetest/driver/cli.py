@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import departures, hostfacts, output, record, reports
-from .cases import BrokenCase, CaseError, discover
+from .cases import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
 from .departures import DepartureError
 from .children import Children
 from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
@@ -72,6 +72,12 @@ def parser():
 
     clean = commands.add_parser("clean", help="remove containers and bundles a killed driver left")
     clean.add_argument("--state-dir", default=record.default_state_dir())
+    clean.add_argument("--runtime", default=None,
+                       help="the runtime to delete containers with (default: the program of the adapter "
+                            "each record names, runc, crun or runsc, found on PATH)")
+    clean.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
+                       help="extra global flag for the runtime (repeatable)")
+    clean.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None)
     return top
 
 
@@ -106,21 +112,41 @@ def run_clean(options):
     children = Children()
 
     def make_runtime(description):
-        if isinstance(description, list):  # the first record format: the runtime's argv
-            description = {"program": description[0], "extra_args": description[1:]} if description else None
-        if not isinstance(description, dict) or not description.get("program"):
-            return None
+        description = description if isinstance(description, dict) else {}
         try:
-            return resolve(description["program"], children, description.get("extra_args") or [],
-                           adapter=description.get("adapter"))
+            return clean_runtime(options, description, children)
         except RuntimeFault as error:
             sys.stdout.write(f"clean: {error}\n")
             return None
 
-    removed = record.clean(options.state_dir, make_runtime, sys.stdout)
+    try:
+        removed = record.clean(options.state_dir, make_runtime, sys.stdout)
+    except (record.StateDirError, OSError) as error:
+        sys.stderr.write(f"runtimetest clean: {error}\n")
+        return 2
     children.kill_strays()
     print(f"clean: {removed} container(s) removed")
     return 0
+
+
+def clean_runtime(options, description, children):
+    """The runtime `clean` deletes a record's containers with: the one the user names, else the
+    program of the record's adapter found on PATH; never a program the record names. The record's
+    extra flags are kept only when its program is that same program."""
+    adapter = options.adapter or description.get("adapter")
+    if options.runtime:
+        name = options.runtime
+    elif adapter in ("runc", "crun", "runsc"):
+        name = adapter
+    else:
+        raise RuntimeFault(f"a record made with {description.get('program')!r} (no adapter of its own): "
+                           "pass --runtime to clean it")
+    runtime = resolve(name, children, options.runtime_arg,
+                      adapter=adapter if adapter in ("runc", "crun", "runsc") else None)
+    extra = description.get("extra_args")
+    if description.get("program") == runtime.program and isinstance(extra, list):
+        runtime.extra_args += [str(arg) for arg in extra]
+    return runtime
 
 
 def _usage_error(message):
@@ -129,13 +155,16 @@ def _usage_error(message):
 
 
 def list_cases(cases, out):
-    width = max(len(case.name) for case in cases)
+    from .compare import printable
+
+    width = max(len(printable(case.name)) for case in cases)
     for case in cases:
+        name = printable(case.name).ljust(width)
         if isinstance(case, BrokenCase):
-            out.write(f"{case.name.ljust(width)}  ERROR {case.reason}\n")
+            out.write(f"{name}  ERROR {printable(case.reason)}\n")
         else:
             kind = " [lifecycle]" if case.lifecycle else ""
-            out.write(f"{case.name.ljust(width)}  {case.desc}{kind}\n".rstrip() + "\n")
+            out.write(f"{name}  {printable(case.desc)}{kind}".rstrip() + "\n")
     out.write(f"{len(cases)} case(s)\n")
 
 
@@ -159,6 +188,9 @@ def run_suite(options):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
     if options.jobs < 1:
         return _usage_error("-j must be at least 1")
+    for flag, seconds in (("--timeout", options.timeout), ("--command-timeout", options.command_timeout)):
+        if not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:  # also false for NaN
+            return _usage_error(f"{flag} should be from {MIN_TIMEOUT:g} to {MAX_TIMEOUT:g} seconds, found {seconds}")
 
     children = Children()
     try:
@@ -174,7 +206,12 @@ def run_suite(options):
 
     work_root = options.keep_logs or tempfile.mkdtemp(prefix="runtimetest-run-")
     os.makedirs(work_root, exist_ok=True)
-    live = record.Record(options.state_dir, runtime.describe(), work_root)
+    try:
+        live = record.Record(options.state_dir, runtime.describe(), work_root, keep_logs=bool(options.keep_logs))
+    except (record.StateDirError, OSError) as error:
+        if not options.keep_logs:
+            shutil.rmtree(work_root, ignore_errors=True)
+        return _usage_error(str(error))
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
                         default_timeout=options.timeout, record=live, annotate=hostfacts.annotate,
                         departures=known)

@@ -40,6 +40,25 @@ def escape(data):
     return "".join(out)
 
 
+def printable(text, keep_newlines=False):
+    """`text` safe for a terminal: control characters (ESC above all) and undecodable bytes escaped.
+
+    Unlike escape(), printable non-ASCII text stays as it is.
+    """
+    return "".join(ch if ch == "\n" and keep_newlines else _printable_char(ch) for ch in text)
+
+
+def _printable_char(ch):
+    code = ord(ch)
+    if ch == "\t" or (0x20 <= code < 0x7F) or (0xA0 <= code and not 0xD800 <= code < 0xE000):
+        return ch
+    if ch in "\n\r":
+        return "\\n" if ch == "\n" else "\\r"
+    if 0xDC80 <= code <= 0xDCFF:  # a byte os.listdir could not decode (surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def first_difference(expected, actual):
     """Index of the first differing position of two sequences (or the shorter length)."""
     for index, (a, b) in enumerate(zip(expected, actual)):

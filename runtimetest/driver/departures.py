@@ -90,7 +90,7 @@ def read(path, runtime_name):
     try:
         with open(path) as handle:
             data = json.load(handle)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         raise DepartureError(f"{path}: {error}") from None
     _validate(path, data)
     if data["runtime"] != runtime_name:

@@ -13,6 +13,7 @@ import statistics
 import threading
 import time
 
+from .compare import printable
 from .runner import DEPARTS, ERROR, FAIL, PASS, PHASES, SKIP, TIMEOUT
 
 LABELS = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR", TIMEOUT: "TIMEOUT", SKIP: "SKIP", DEPARTS: "DEPARTS"}
@@ -67,7 +68,8 @@ class Printer:
                     self._draw_bar()
 
     def write(self, text):
-        self.out.write(text + "\n")
+        # Names, paths and runtime messages may hold ESC or other control bytes: never raw on a terminal.
+        self.out.write(printable(text, keep_newlines=True) + "\n")
         self.out.flush()
 
     def note(self, text):
@@ -78,7 +80,7 @@ class Printer:
             self._draw_bar()
 
     def header(self, runtime, cases_dir, jobs):
-        self.write(f"runtimetest: {self.total} case(s) from {cases_dir} with {runtime.name} "
+        self.write(f"runtimetest: {self.total} case(s) from {printable(cases_dir)} with {runtime.name} "
                    f"({runtime.program}), {jobs} at once")
 
     # -- live ---------------------------------------------------------------------
@@ -100,13 +102,13 @@ class Printer:
 
     def _line(self, result):
         seconds = result.timings.get("total", 0.0)
-        line = f"[{self.done}/{self.total}] {LABELS[result.status]:7} {result.name}  {seconds:.2f}s"
+        line = f"[{self.done}/{self.total}] {LABELS[result.status]:7} {printable(result.name)}  {seconds:.2f}s"
         if result.exit is not None:
             line += f", {result.exit.describe()}"
         if result.peak_memory is not None:
             line += f", {megabytes(result.peak_memory)}"
         if result.desc:
-            line += f"  - {result.desc}"
+            line += f"  - {printable(result.desc)}"
         return line
 
     def _details(self, result):
@@ -141,7 +143,7 @@ class Printer:
         cells = 24
         filled = int(cells * self.done / self.total) if self.total else cells
         bar = "#" * filled + "." * (cells - filled)
-        running = ", ".join(sorted(self.running))
+        running = printable(", ".join(sorted(self.running)))
         text = (f"[{bar}] {self.done}/{self.total}  {passed} passed, {failed} failed, "
                 f"{skipped} skipped  {time.monotonic() - self.started:.0f}s")
         if running:
@@ -174,7 +176,7 @@ def phase_stats(results):
     """{phase: (total, average, slowest (seconds, name))} over the cases that ran that phase."""
     stats = {}
     for phase in PHASES:
-        values = [(r.timings[phase], r.name) for r in results if phase in r.timings]
+        values = [(r.timings[phase], printable(r.name)) for r in results if phase in r.timings]
         if values:
             total = sum(v for v, _ in values)
             stats[phase] = (total, total / len(values), max(values))
@@ -182,7 +184,7 @@ def phase_stats(results):
 
 
 def memory_stats(results):
-    values = [(r.peak_memory, r.name) for r in results if r.peak_memory is not None]
+    values = [(r.peak_memory, printable(r.name)) for r in results if r.peak_memory is not None]
     if not values:
         return None
     return statistics.mean(v for v, _ in values), max(values)
@@ -210,14 +212,14 @@ def summary_lines(results, total, interrupted=None, wall=None, left=()):
                      f"highest {megabytes(peak)} ({name})")
     worst = slowest(results)
     if worst:
-        lines.append("  slowest cases: " + ", ".join(f"{r.name} {r.timings['total']:.2f}s" for r in worst))
+        lines.append("  slowest cases: " + ", ".join(f"{printable(r.name)} {r.timings['total']:.2f}s" for r in worst))
     for cid in left:
         lines.append(f"left for `runtimetest clean`: container {cid} (the runtime would not delete it)")
-    departed = sorted(r.name for r in results if r.status == DEPARTS)
+    departed = sorted(printable(r.name) for r in results if r.status == DEPARTS)
     if departed:
         lines.append(f"{len(departed)} known departure(s) of the runtime from the runtime-spec, "
                      f"counted as skipped: {', '.join(departed)}")
-    stale = sorted(r.name for r in results if r.stale_departure)
+    stale = sorted(printable(r.name) for r in results if r.stale_departure)
     if stale:
         lines.append(f"recorded departure(s) no longer seen, the record can go: {', '.join(stale)}")
     if interrupted:

@@ -116,7 +116,7 @@ def tap_lines(results, interrupted=None):
 
 
 def write_tap(path, results, interrupted=None):
-    with open(path, "w") as handle:
+    with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:  # names may not be UTF-8
         handle.write("".join(line + "\n" for line in tap_lines(results, interrupted)))
 
 
@@ -127,43 +127,61 @@ def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
     errors = sum(r.status in (ERROR, TIMEOUT) for r in results)
     skipped = sum(r.status in (SKIP, DEPARTS) for r in results) + len(not_run)
     suite = ElementTree.Element("testsuite", {
-        "name": f"runtimetest ({runtime.name})",
+        "name": _xml_safe(f"runtimetest ({runtime.name})"),
         "tests": str(len(results) + len(not_run)), "failures": str(failures), "errors": str(errors),
         "skipped": str(skipped), "time": f"{wall or 0.0:.3f}",
     })
     properties = ElementTree.SubElement(suite, "properties")
     for key, value in (("runtime", runtime.program), ("runtime-spec", runtime.spec_version() or "")):
-        ElementTree.SubElement(properties, "property", {"name": key, "value": value})
+        _element(properties, "property", {"name": key, "value": value})
     classname = f"runtimetest.{runtime.name}"
     for result in ordered:
-        case = ElementTree.SubElement(suite, "testcase", {
+        case = _element(suite, "testcase", {
             "classname": classname, "name": result.name, "time": f"{result.timings.get('total', 0.0):.3f}"})
         message = result.reason.splitlines()[0] if result.reason else result.status
         if result.status == FAIL:
-            element = ElementTree.SubElement(case, "failure", {"message": message, "type": "mismatch"})
-            element.text = "\n\n".join(result.details or [result.reason])
+            _element(case, "failure", {"message": message, "type": "mismatch"},
+                     "\n\n".join(result.details or [result.reason]))
         elif result.status in (ERROR, TIMEOUT):
-            element = ElementTree.SubElement(case, "error", {"message": message, "type": result.status})
-            element.text = result.reason
+            _element(case, "error", {"message": message, "type": result.status}, result.reason)
         elif result.status in (SKIP, DEPARTS):
-            ElementTree.SubElement(case, "skipped", {"message": result.reason})
+            _element(case, "skipped", {"message": result.reason})
         if result.stdout:
-            ElementTree.SubElement(case, "system-out").text = _xml_safe(_text(result.stdout))
+            _element(case, "system-out", text=_text(result.stdout))
         failure_lines = _text(result.stderr) + "".join(line + "\n" for line in result.outside)
         if failure_lines:
-            ElementTree.SubElement(case, "system-err").text = _xml_safe(failure_lines)
+            _element(case, "system-err", text=failure_lines)
     for name in sorted(not_run):
-        case = ElementTree.SubElement(suite, "testcase", {"classname": classname, "name": name, "time": "0"})
+        case = _element(suite, "testcase", {"classname": classname, "name": name, "time": "0"})
         why = f"not run: interrupted by signal {interrupted}" if interrupted else "not run"
-        ElementTree.SubElement(case, "skipped", {"message": why})
+        _element(case, "skipped", {"message": why})
     root = ElementTree.Element("testsuites")
     root.append(suite)
     return ElementTree.ElementTree(root)
 
 
 def _xml_safe(text):
-    """XML 1.0 cannot hold most control characters: show them escaped."""
-    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 0x20 else f"\\x{ord(ch):02x}" for ch in text)
+    """XML 1.0 cannot hold most control characters, surrogates or U+FFFE/U+FFFF: show them escaped."""
+    return "".join(ch if _xml_char(ord(ch)) else _escaped(ord(ch)) for ch in text)
+
+
+def _xml_char(code):
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def _escaped(code):
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _element(parent, tag, attributes=None, text=None):
+    """A sub-element whose attribute values and text XML can carry, whatever names and messages hold."""
+    element = ElementTree.SubElement(parent, tag, {k: _xml_safe(v) for k, v in (attributes or {}).items()})
+    if text is not None:
+        element.text = _xml_safe(text)
+    return element
 
 
 def write_junit(path, results, runtime, not_run=(), wall=None, interrupted=None):

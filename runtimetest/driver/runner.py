@@ -184,6 +184,8 @@ class CaseRunner:
                 result.peak_rss_kib = session.exit.peak_rss_kib
         if left and result.status is None:
             result.status, result.reason = ERROR, left
+        if result.status is None and result.streams_compared:
+            self._init_fault(result, session)
         if result.status is None:
             hookchecks.check_hooks(findings, spec, session, result.stdout, records)
             result.outside, result.notes = list(findings.lines), findings.notes + findings.skips
@@ -230,6 +232,15 @@ class CaseRunner:
             result.status = ERROR
             result.reason = f"runtime fault: {command.describe()}{self._log_tail(session)}"
         return True
+
+    def _init_fault(self, result, session):
+        """The runtime could not execute process.args: its message is not the container's stderr."""
+        args = (session.config.get("process") or {}).get("args") or [""]
+        message = self.runtime.init_fault(result.stdout, result.stderr, result.exit, args[0])
+        if message is not None:
+            result.status = ERROR
+            result.reason = (f"runtime fault: the runtime did not execute process.args "
+                             f"({result.exit.describe()}): {message}")
 
     def _stopped_by_hooks(self, result):
         """The program was not to run: the container's streams and exit are the runtime's."""

@@ -126,6 +126,26 @@ class Runtime:
         self._spec_version = False  # not asked yet
         self._placed = {}  # container id -> cgroup.procs files its runtime commands run in
 
+    # What a runtime's init prints on the container's stderr when it could not
+    # execute process.args (runc: "exec /x: argument list too long"; crun: "exec
+    # container process `/x`: ..."), or when the runtime gave up on it part way.
+    INIT_FAULTS = (r"(?:[\w.-]+: )?exec failed: .+", r"(?:[\w.-]+: )?exec {program}: .+",
+                   r"(?:[\w.-]+: )?exec container process.+", r".*parent closed synchronisation channel.*")
+
+    def init_fault(self, stdout, stderr, exit, program):
+        """The runtime's own message when the container's stderr is its init's, not the program's; else None.
+
+        Only a process that ended non-zero, printed nothing on stdout and whose
+        first stderr line is such a message is taken for one.
+        """
+        lines = stderr.decode("utf-8", "replace").splitlines()
+        if exit is None or exit.code == 0 or stdout.strip() or not lines:
+            return None
+        for pattern in self.INIT_FAULTS:
+            if re.fullmatch(pattern.format(program=re.escape(str(program))), lines[0]):
+                return lines[0]
+        return None
+
     def describe(self):
         """What `runtimetest clean` needs to make this adapter again."""
         return {"adapter": self.name, "program": self.program, "extra_args": self.extra_args}

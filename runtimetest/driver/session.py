@@ -70,6 +70,7 @@ class Session:
         self.events = []
         self.timings = {}
         self.may_exist = False
+        self.created = False  # a create succeeded: from then on the stdio holds the container's output
         self.before_create = None
         linux = config.get("linux") if isinstance(config.get("linux"), dict) else {}
         self.cgroups_path = linux.get("cgroupsPath")
@@ -101,6 +102,7 @@ class Session:
         self.timings.setdefault("create", result.seconds)
         self._event("create", result)
         if result.ok:
+            self.created = True
             self.runtime.children.adopted()
         return result
 
@@ -213,10 +215,15 @@ class Session:
         """(stdout, stderr) of the container so far."""
         if self.console is not None:
             return consoles.split_streams(self.console.finish(timeout=5.0), is_failure_line)
+        if not self.created:
+            return b"", b""  # no container ever ran: what the stdio holds is the runtime's
         return _read_from(self.out, self.out_start), _read_from(self.err, self.err_start)
 
     def runtime_output(self):
-        """What the runtime's create printed on the stdio it shared with the container."""
+        """What the runtime printed on the stdio it shared with the container: during create, or
+        (when no create succeeded) at any time, e.g. its init process after the create failed."""
+        if not self.created:
+            return _read_from(self.out, 0) + _read_from(self.err, 0)
         return _read_to(self.out, self.out_start) + _read_to(self.err, self.err_start)
 
     # -- always -------------------------------------------------------------------

@@ -63,8 +63,22 @@ class Fake:
         return subprocess.Popen(self.argv(*extra, command_timeout=command_timeout), cwd=ROOT,
                                 env=self.env(faults), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
+    def start_sleeper(self, *extra, prefix=()):
+        """Start the driver (under `prefix`, e.g. unshare) on one case that sleeps; return once its
+        container runs."""
+        self.case("sleeps", args=["/runtimetest", "--sleep", "600"], timeout="300")
+        driver = subprocess.Popen([*prefix, *self.argv(*extra)], cwd=ROOT, env=self.env(),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: len(self.running_containers()) == 1)
+        except AssertionError:
+            stop(driver)
+            raise
+        return driver
+
     def clean(self):
-        return subprocess.run([sys.executable, "-m", "runtimetest", "clean", "--state-dir", str(self.state)],
+        return subprocess.run([sys.executable, "-m", "runtimetest", "clean", "--state-dir", str(self.state),
+                               "--runtime", FAKE_RUNTIME],
                               cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=120)
 
     def results(self):
