@@ -60,6 +60,8 @@ NOT_MOUNT_STATE = {"bind", "rbind", "defaults", "remount", "auto", "noauto", "no
 # Filesystem options whose value the kernel prints in a normal form.
 OCTAL_KEYS = ("mode", "ptmxmode")
 DECIMAL_KEYS = ("uid", "gid", "nr_inodes")
+# Options holding an id, and the map that brings it into this user namespace.
+ID_MAPS = {"uid": "/proc/self/uid_map", "gid": "/proc/self/gid_map"}
 
 
 class MountEntry:
@@ -205,6 +207,21 @@ def readonly_mount_at(path):
 
 def children_of(entries, entry):
     return [e for e in entries if e.parent_id == entry.mount_id and e.mount_point != entry.mount_point]
+
+
+def ancestors(entries, entry):
+    """The mounts `entry` is mounted on: its parent, the parent's parent, ... (mountinfo's parent ids)."""
+    by_id = {e.mount_id: e for e in entries}
+    chain, current = [], by_id.get(entry.parent_id)
+    while current is not None and current not in chain and current is not entry:
+        chain.append(current)
+        current = by_id.get(current.parent_id)
+    return chain
+
+
+def beneath(entries, entry):
+    """`entry` and every mount mounted on it, directly or further down."""
+    return [entry] + [e for e in entries if entry in ancestors(entries, e)]
 
 
 # --- declared mounts and the entries that realise them ----------------------
@@ -431,6 +448,18 @@ def normal_value(key, value, fstype):
     return value
 
 
+def id_inside(key, shown):
+    """An id option as the kernel prints it, in this user namespace's terms (None: not mapped here).
+
+    The kernel prints the uid= and gid= of devpts, tmpfs, fat, ... as ids of
+    the initial user namespace; /proc/self/uid_map and gid_map translate ids of
+    this namespace's parent, which is the initial one unless namespaces nest.
+    """
+    from .idmap import inside_id, read_id_map
+
+    return inside_id(read_id_map(ID_MAPS[key]), int(shown))
+
+
 def check_data_option(result, mount, key, value, unshown):
     entry = mount.entry
     shown = entry.super_value(key)
@@ -439,12 +468,23 @@ def check_data_option(result, mount, key, value, unshown):
     if shown is None:
         unshown.append(f"{key}={value}")
         return
+    found = f"{key}={shown}"
+    if key in ID_MAPS and shown.isdigit():
+        inside = id_inside(key, shown)
+        if inside is None:
+            result.note(f"{mount.field}: {key}={shown} (an id of the initial user namespace) is not mapped "
+                        f"by {ID_MAPS[key]}: the parent of this user namespace is not the initial one, "
+                        f"{key}={value} not compared")
+            return
+        if inside != int(shown):
+            found = f"{key}={inside} ({key}={shown} in the initial user namespace)"
+        shown = str(inside)
     try:
         same = normal_value(key, value, entry.fstype) == normal_value(key, shown, entry.fstype)
     except ValueError:
         same = value == shown
     if not same:
-        result.fail(f"{mount.field}.options", f"{key}={value}", f"{key}={shown}",
+        result.fail(f"{mount.field}.options", f"{key}={value}", found,
                     why=f"superblock options at {mount.destination}")
 
 
@@ -510,16 +550,32 @@ def mounts_have_their_options(spec, result):
         check_options(result, mount, entries)
 
 
+def within(path, top):
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
 @check("mounts.order", MUST, MOUNTS, needs="mounts")
 def mounts_are_made_in_order(spec, result):
-    """The mounts were made in the listed order (a later one over an earlier one)."""
-    declared, _ = declared_mounts(spec)
+    """The mounts were made in the listed order: a later one at or under an earlier one's destination is mounted on it.
+
+    Only the mount tree shows order (each mount's parent in mountinfo): the
+    order of mountinfo's lines is the kernel's list, not the order of mounting,
+    and mounts in unrelated places leave no trace of which came first.
+    """
+    declared, entries = declared_mounts(spec)
     found = [m for m in declared if m.entry is not None]
-    for before, after in zip(found, found[1:]):
-        if after.entry.position < before.entry.position:
-            result.fail(f"{after.field}.destination", f"{after.destination} mounted after {before.field}",
-                        f"mounted before {before.field} ({before.destination})",
-                        why="order of /proc/self/mountinfo")
+    for position, before in enumerate(found):
+        for after in found[position + 1:]:
+            if within(after.destination, before.destination):
+                if before.entry not in ancestors(entries, after.entry):
+                    result.fail(f"{after.field}.destination",
+                                f"{after.destination} mounted on {before.field} ({before.destination})",
+                                "mounted beneath it or beside it", why="parent ids in /proc/self/mountinfo")
+            elif within(before.destination, after.destination) \
+                    and after.entry in ancestors(entries, before.entry):
+                result.fail(f"{before.field}.destination",
+                            f"{before.destination} mounted before {after.field} ({after.destination})",
+                            f"mounted on {after.field}", why="parent ids in /proc/self/mountinfo")
 
 
 # --- default filesystems, devices and links ------------------------------------
