@@ -17,6 +17,8 @@ from .mounts import readonly_mount_at
 PROBE_NAME = ".runtimetest-readonly-probe"
 # Never block on a FIFO or a device, never take a terminal as controlling tty.
 READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
+# open(2) of a device node whose driver is absent: the device's answer, not the mount's.
+NO_DRIVER = (errno.ENXIO, errno.ENODEV)
 
 
 def errno_name(number):
@@ -106,7 +108,10 @@ def readonly_paths_are_readonly(spec, result):
             result.note(f"{path} does not exist here: nothing to make read-only")
             continue
         problem = read_error(path, info)
-        if problem is not None and problem not in (errno.EACCES, errno.EPERM):
+        if problem in NO_DRIVER and (stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)):
+            result.note(f"{path}: a device whose driver is absent ({errno_name(problem)} on open): "
+                        "readable or not, no read can tell; read-only by its mount's flags")
+        elif problem is not None and problem not in (errno.EACCES, errno.EPERM):
             result.fail(field, f"{path} readable", errno_name(problem))
         on_readonly_mount, _ = readonly_mount_at(path)
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
