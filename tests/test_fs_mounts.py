@@ -229,3 +229,25 @@ def test_mount_host_facts(tmp_path):
     }
     annotated = hostfacts.annotate(dict(spec, annotations={"keep": "me"}), {}, str(bundle))
     assert annotated["annotations"]["keep"] == "me" and "org.runtimetest.mounts.0.source-file" in annotated["annotations"]
+
+
+def test_recursive_attributes_hold_for_every_mount_beneath(fake_mountinfo):
+    upper = {"destination": "/mnt", "type": "tmpfs", "source": "upper", "options": ["rnosuid"]}
+    data = {"mounts": [MOUNTS[3], upper]}
+    assert run("mounts.options", data).failures == [
+        'mounts[1].options: expected "rnosuid", found "not nosuid at /mnt/in ner" (flags of /mnt/in ner: ro,relatime)']
+    inner = dict(MOUNTS[5], options=["rro", "rnodev", "rrelatime"])
+    result = run("mounts.options", {"mounts": [inner]})
+    assert result.failures == [
+        'mounts[0].options: expected "rnodev", found "not nodev at /mnt/in ner" (flags of /mnt/in ner: ro,relatime)']
+
+
+def test_a_tmpfs_size_in_percent_is_taken_of_ram_as_the_kernel_does(fake_mountinfo):
+    page = os.sysconf("SC_PAGE_SIZE")
+    half = -(-mounts.total_ram_pages() * 50 // 100)  # pages, rounded up
+    fake_mountinfo(f"90 1 0:60 / /half rw,relatime - tmpfs tmpfs rw,size={half * page // 1024}k\n")
+    declared = {"destination": "/half", "type": "tmpfs", "source": "tmpfs", "options": ["size=50%"]}
+    assert run("mounts.options", {"mounts": [declared]}).failures == []
+    declared["options"] = ["size=25%"]
+    assert run("mounts.options", {"mounts": [declared]}).failures == [
+        f'mounts[0].options: expected "size=25%", found "size={half * page // 1024}k" (superblock options at /half)']

@@ -123,3 +123,13 @@ def test_crun_without_cgroups_passes_linux_devices_and_skips_the_allow_list(chec
     assert "linux.resources.devices # SKIP the runtime was run without cgroup management" in cases["devices"]["stdout"]
     assert cases["device-access"]["status"] == "skip" and "linux.resources.devices" in cases["device-access"]["reason"]
     assert cases["lsm-empty-labels"]["status"] == "skip"
+
+
+def test_runsc_cannot_run_mount_options_gvisor_does_not_parse():
+    from runtimetest.driver.runtime import mount_options_runsc_refuses
+
+    config = {"mounts": [{"destination": "/a", "type": "tmpfs", "options": ["nosuid", "size=40%", "rro"]},
+                         {"destination": "/b", "type": "bind", "options": ["rbind", "rprivate", "rnoexec"]},
+                         {"destination": "/c", "type": "tmpfs", "options": ["size=1m", "relatime", "rw"]}]}
+    assert mount_options_runsc_refuses(config) == ["size=40%", "rro", "rnoexec"]
+    assert mount_options_runsc_refuses({"mounts": config["mounts"][2:]}) == []

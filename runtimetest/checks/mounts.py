@@ -50,6 +50,9 @@ FLAG_OPTIONS = {
 SUPERBLOCK_FLAGS = ("sync", "dirsync", "lazytime")
 # The flags gVisor's mountinfo shows (vfs.GenerateProcMountInfo): ro/rw aside, only these.
 GVISOR_SHOWN_FLAGS = ("noatime", "noexec")
+# runtime-spec 1.1's recursive mount attributes (mount_setattr(2) with AT_RECURSIVE).
+RECURSIVE_OPTIONS = {"r" + option for option in ("ro", "rw", "strictatime", *FLAG_OPTIONS)
+                     if option not in ("sync", "async", "dirsync", "lazytime", "nolazytime")}
 PROPAGATION_OPTIONS = {
     "shared": "shared", "rshared": "shared", "slave": "slave", "rslave": "slave",
     "private": "private", "rprivate": "private", "unbindable": "unbindable", "runbindable": "unbindable",
@@ -429,11 +432,29 @@ def atime_state(entry):
 
 
 def size_in_bytes(text):
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    """A size as memparse(9) reads it: a number with an optional K, M, G, T, P or E suffix."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50, "e": 1 << 60}
     text = text.strip().lower()
     if text and text[-1] in units:
         return int(text[:-1]) * units[text[-1]]
     return int(text)
+
+
+def total_ram_pages(meminfo="/proc/meminfo"):
+    """The kernel's totalram_pages: MemTotal is that count in KiB."""
+    with open(meminfo) as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024 // os.sysconf("SC_PAGE_SIZE")
+    raise ValueError("no MemTotal in /proc/meminfo")
+
+
+def tmpfs_size(value):
+    """tmpfs's size= in bytes as it keeps it: whole pages, a percentage of RAM taken as the kernel does."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    if value.strip().endswith("%"):
+        return -(-int(value.strip()[:-1]) * total_ram_pages() // 100) * page
+    return -(-size_in_bytes(value) // page) * page
 
 
 def normal_value(key, value, fstype):
@@ -443,8 +464,7 @@ def normal_value(key, value, fstype):
     if key in DECIMAL_KEYS:
         return size_in_bytes(value) if key == "nr_inodes" else int(value)
     if key == "size" and fstype == "tmpfs":
-        page = os.sysconf("SC_PAGE_SIZE")
-        return -(-size_in_bytes(value) // page) * page  # tmpfs rounds up to whole pages
+        return tmpfs_size(value)
     return value
 
 
@@ -503,6 +523,26 @@ def check_flag_option(result, mount, option, flag, wanted, entries):
             return
 
 
+def flag_state(entry, option):
+    """Whether a mount has what a (non-recursive) option asks for; None when this kernel cannot show it."""
+    if option in ("ro", "rw"):
+        return entry.readonly == (option == "ro")
+    if option == "strictatime":
+        return atime_state(entry) == "strictatime" if flag_shown("relatime") else None
+    flag, wanted = FLAG_OPTIONS[option]
+    return entry.flag(flag) == wanted if flag_shown(flag) else None
+
+
+def check_recursive_option(result, mount, option, entries):
+    """A recursive attribute (rro, rnosuid, ...) holds for the mount and every mount beneath it."""
+    plain = option[1:]
+    for entry in beneath(entries, mount.entry):
+        if flag_state(entry, plain) is False:
+            result.fail(f"{mount.field}.options", option, f"not {plain} at {entry.mount_point}",
+                        why=f"flags of {entry.mount_point}: {','.join(entry.flags)}")
+            return
+
+
 def check_options(result, mount, entries):
     entry = mount.entry
     unshown = []
@@ -523,6 +563,8 @@ def check_options(result, mount, entries):
             unshown.append(option)
         elif option == "strictatime" and atime_state(entry) != "strictatime":
             result.fail(f"{mount.field}.options", option, atime_state(entry), why=f"at {mount.destination}")
+        elif option in RECURSIVE_OPTIONS:
+            check_recursive_option(result, mount, option, entries)
         elif option in PROPAGATION_OPTIONS or option in NOT_MOUNT_STATE or option.startswith(("x-", "X-")):
             continue
         elif "=" in option:
