@@ -3,6 +3,8 @@
 import errno
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -62,8 +64,6 @@ def test_the_table_follows_the_checkers_own_code_not_uname(tmp_path):
     # Under `setarch linux32` uname(2) says i686; the checker still makes x86-64 calls.
     spec = tmp_path / "spec.json"
     spec.write_text('{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}')
-    import subprocess
-    import sys
     done = subprocess.run(["setarch", "linux32", sys.executable, "-m", "runtimetest", "--spec", str(spec),
                            "linux.seccomp.defaultAction"], capture_output=True, text=True,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
