@@ -7,10 +7,11 @@ The runtime's inodes and those of the paths cannot be seen from inside: the
 driver passes them as annotations (org.runtimetest.host.ns.<type>,
 org.runtimetest.host.nspath.<type>, see runtimetest/driver/hostfacts.py).
 Without them, what the process can see for itself decides where it can (pid 1
-in a new pid namespace, nothing but `lo` in a new network namespace, ...), and
-the check is a SKIP where it cannot. Under gVisor the process's namespaces are
-those of gVisor's own kernel, numbered by it: the host's inodes say nothing
-about them, and only the process's own evidence counts.
+in a new pid namespace, / in /proc/self/cgroup in a new cgroup namespace), and
+the check is a SKIP where it cannot (uts, ipc, network, user, ...). Under
+gVisor the process's namespaces are those of gVisor's own kernel, numbered by
+it: the host's inodes say nothing about them, and only the process's own
+evidence counts.
 """
 
 import errno
@@ -85,10 +86,9 @@ def pid_evidence(spec):
 
 def network_evidence(spec):
     devices = network_devices()
-    # A new network namespace holds a loopback device and nothing else until
-    # something is moved in; the runtime's holds at least its uplink.
-    settled = "new" if devices == ["lo"] else None
-    return settled, f"network devices {show(devices)}"
+    # Devices settle nothing: a runtime may itself run in a namespace holding
+    # only `lo`, and devices can be moved into a new one between create and start.
+    return None, f"network devices {show(devices)}, which a new namespace and the runtime's could both hold"
 
 
 def network_devices(path="/proc/self/net/dev"):
