@@ -72,6 +72,19 @@ def test_without_host_facts_a_user_namespace_is_a_skip_whatever_the_map():
         assert result.status == "skip" and "/proc/self/uid_map" in result.skip_reason
 
 
+def test_a_runtime_in_a_user_namespace_of_its_own_is_not_a_new_one(tmp_path):
+    # A rootless runtime: the process inherits the runtime's own (non-identity) user namespace.
+    import subprocess
+    import sys
+
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"linux": {"namespaces": []}}')
+    done = subprocess.run(["unshare", "--user", "--map-root-user", sys.executable, "-m", "runtimetest",
+                           "--spec", str(spec), "linux.namespaces.user"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.stderr == "" and "# SKIP" in done.stdout and "[[0, 0, 1]]" in done.stdout, done.stdout
+
+
 def test_without_host_facts_pid_1_decides_the_pid_namespace():
     # pytest is not pid 1 and pid 1 here is no shim running these args: the runtime's namespace.
     new = {"linux": {"namespaces": [{"type": "pid"}]}, "process": {"args": ["/runtimetest"]}}
