@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from conftest import requires_root
+from conftest import requires_root, runtimetest
 
 PODMAN = shutil.which("podman")
 pytestmark = [requires_root, pytest.mark.skipif(PODMAN is None, reason="podman is not installed")]
@@ -131,8 +131,8 @@ class Client:
         if self.uid:
             os.chown(path, self.uid, self.uid)
 
-    def check(self, shape, runtime):
-        name = f"rtt-{shape}-{runtime}-{self.mode}"
+    def check(self, shape, runtime, annotate=False):
+        name = f"rtt-{shape}-{runtime}-{self.mode}{'-annotated' if annotate else ''}"
         spec = os.path.join(self.work, f"{name}.json")
         with open(spec, "w"):
             pass
@@ -147,8 +147,11 @@ class Client:
                         "-v", f"{spec}:/spec.json:ro", *flags, IMAGE)
             self.podman("init", name)
             config_path = self.podman("inspect", "--format", "{{.OCIConfigPath}}", name).stdout.decode().strip()
-            with open(config_path) as handle:
-                told = json.load(handle)
+            if annotate:  # the host facts another harness adds with `runtimetest annotate`
+                told = json.loads(runtimetest("annotate", config_path, check=True).stdout)
+            else:
+                with open(config_path) as handle:
+                    told = json.load(handle)
             if runtime == "crun":
                 told.setdefault("annotations", {})["org.runtimetest.cgroup-limits"] = CGROUPS_OFF
             with open(spec, "w") as handle:  # the same inode: the bind mount shows it
@@ -269,6 +272,21 @@ def test_a_podman_config_passes_as_given(clients, host_dev_null_untouched, shape
             decided.append("linux.resources.memory.limit.enforced")
     for check_id in decided:
         verdict = tap_line(stdout, check_id)
+        assert verdict.startswith("ok ") and "# SKIP" not in verdict, verdict
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_a_podman_config_with_host_facts_passes(clients, host_dev_null_untouched, shape, runtime):
+    """Rootful podman runs the runtime in this process's namespaces: `runtimetest annotate` here gives its facts."""
+    status, stdout, stderr = clients["rootful"].check(shape, runtime, annotate=True)
+    assert status == 0 and stdout.startswith("TAP version 13"), (status, stdout[-2000:], stderr)
+    known = KNOWN_FAULTS.get((shape, runtime))
+    lines = [line for line in stderr.splitlines() if not (known and re.fullmatch(known[0], line))]
+    assert lines == [], stderr
+    # With the facts, what the process cannot see is decided too.
+    for kind in ("uts", "ipc", "network", "user"):
+        verdict = tap_line(stdout, f"linux.namespaces.{kind}")
         assert verdict.startswith("ok ") and "# SKIP" not in verdict, verdict
 
 
