@@ -134,22 +134,22 @@ CGROUP_V1_RUNTIME = """\
 CGROUP_NEW_NS = "9:name=systemd:/\n8:pids:/\n4:memory:/\n0::/\n"
 
 
-def test_without_host_facts_proc_self_cgroup_decides_the_cgroup_namespace(monkeypatch):
-    files = {}
-    monkeypatch.setattr(namespaces, "read_lines", lambda path: files[path].splitlines())
+def test_without_host_facts_proc_self_cgroup_decides_the_cgroup_namespace(monkeypatch, tmp_path):
+    proc_cgroup = tmp_path / "cgroup"
+    monkeypatch.setattr(namespaces, "PROC_CGROUP", str(proc_cgroup))
     new = {"linux": {"namespaces": [{"type": "cgroup"}]}}
     inherited = {"linux": {"namespaces": []}}
-    files["/proc/self/cgroup"] = CGROUP_NEW_NS
+    proc_cgroup.write_text(CGROUP_NEW_NS)
     assert run("linux.namespaces.cgroup", new).status == "pass"
     failures = run("linux.namespaces.cgroup", inherited).failures
     assert len(failures) == 1 and failures[0].startswith(
         'linux.namespaces: expected "the runtime\'s cgroup namespace", found "a new one (/proc/self/cgroup shows')
     unmanaged = dict(inherited, annotations={"org.runtimetest.cgroup-limits": "not applied: crun"})
     assert run("linux.namespaces.cgroup", unmanaged).status == "skip"
-    files["/proc/self/cgroup"] = CGROUP_V1_RUNTIME
+    proc_cgroup.write_text(CGROUP_V1_RUNTIME)
     assert run("linux.namespaces.cgroup", inherited).status == "pass"
     assert run("linux.namespaces.cgroup", new).status == "fail"
-    files["/proc/self/cgroup"] = "0::/../elsewhere\n"
+    proc_cgroup.write_text("0::/../elsewhere\n")
     assert run("linux.namespaces.cgroup", new).status == "skip"
 
 

@@ -23,6 +23,7 @@ from ..spec import show
 
 HOST_NS = "org.runtimetest.host.ns."
 HOST_NSPATH = "org.runtimetest.host.nspath."
+PROC_CGROUP = "/proc/self/cgroup"
 
 # Spec type -> the name of its file in /proc/<pid>/ns.
 NS_FILES = {
@@ -109,9 +110,10 @@ def user_evidence(spec):
 
 
 def cgroup_evidence(spec):
-    from .cgroups import CGROUP_LIMITS
+    from .cgroups import CGROUP_LIMITS, parse_proc_cgroup
 
-    paths = sorted({line.split(":", 2)[2] for line in read_lines("/proc/self/cgroup") if line.count(":") >= 2})
+    with open(PROC_CGROUP) as handle:
+        paths = sorted({path for _, _, path in parse_proc_cgroup(handle.read())})
     seen = f"/proc/self/cgroup shows {show(paths)}"
     # A new cgroup namespace is rooted at the container's cgroup, so the process
     # sees itself at "/"; in the runtime's it sees the full path of the cgroup
@@ -124,11 +126,6 @@ def cgroup_evidence(spec):
     if unmanaged and unmanaged.startswith("not applied"):
         return None, f"{seen}, and the runtime made no cgroup ({unmanaged})"
     return "new", f"{seen}: every cgroup as /"
-
-
-def read_lines(path):
-    with open(path) as handle:
-        return handle.read().splitlines()
 
 
 EVIDENCE = {
