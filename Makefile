@@ -29,8 +29,11 @@ HELLO := build/runtimetest-hello
 # the cases that need a shell; iproute2, util-linux and procps, with which the
 # tests prepare the host (veth devices, namespaces, unshare, taskset, pgrep);
 # and what building the static checker needs (build/build-packages.txt, shared
-# with Dockerfile.static: Debian's own Python, see build/freeze.sh).
+# with Dockerfile.static: Debian's own Python, see build/freeze.sh); podman, with
+# catatonit (its --init) and uidmap (rootless), the real client whose configs
+# tests/test_clients_podman.py runs.
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
+	podman catatonit uidmap \
 	$(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh build/requirements.txt

@@ -93,12 +93,42 @@ def status():
     return fields
 
 
-def args():
-    """argv of the process the runtime started."""
-    raw = _read(f"/proc/{pid()}/cmdline", "rb")
+def cmdline(of):
+    """argv of a process, from /proc/<pid>/cmdline."""
+    raw = _read(f"/proc/{of}/cmdline", "rb")
     if raw.endswith(b"\0"):
         raw = raw[:-1]
     return [part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")] if raw else []
+
+
+def args():
+    """argv of the process the runtime started."""
+    return cmdline(pid())
+
+
+def descends_from(child, ancestor):
+    """Whether `ancestor` is the parent of `child`, or its parent's, ... (in our pid namespace)."""
+    current, seen = parent_of(child), {child}
+    while current > 0 and current != ancestor and current not in seen:
+        seen.add(current)
+        current = parent_of(current)
+    return current == ancestor
+
+
+def under_init_shim(declared_args):
+    """Whether the runtime started an init shim running process.args, the checker its descendant.
+
+    With `podman --init` (catatonit), tini or dumb-init as process.args, the
+    process the runtime started is pid 1 and it starts the checker: pid 1's
+    argv is exactly process.args and the checker descends from it.
+    """
+    top = pid()
+    if top == 1 or not declared_args:
+        return False
+    try:
+        return cmdline(1) == list(declared_args) and descends_from(top, 1)
+    except OSError:
+        return False
 
 
 def gvisor():

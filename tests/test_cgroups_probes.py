@@ -49,3 +49,49 @@ def test_memory_probe_refuses_limits_it_will_not_allocate(monkeypatch):
     spec = Spec({"linux": {"resources": {"memory": {"limit": 4 << 30}}}})
     result = run_check(CHECKER.by_id["linux.resources.memory.limit.enforced"], spec)
     assert result.status == "skip" and "larger than the probe allocates" in result.skip_reason
+
+
+MEMORY_EVENTS = "low 0\nhigh 0\nmax {max}\noom 0\noom_kill {kill}\noom_group_kill 0\n"
+
+
+def stalled_probe(monkeypatch, tmp_path, version, counts):
+    """The memory probe with a child that stalls, against a cgroup directory whose counters move as given."""
+    from runtimetest.checker import run_check
+    from runtimetest.registry import CHECKER
+    from runtimetest.spec import Spec
+
+    group = cgroups.Cgroup(version, str(tmp_path))
+    steps = iter(counts)
+
+    def write_counters():
+        hits = next(steps, None)
+        if hits is None:
+            return  # no counters to read
+        if version == 2:
+            (tmp_path / "memory.events").write_text(MEMORY_EVENTS.format(max=hits, kill=0))
+        else:
+            (tmp_path / "memory.failcnt").write_text(f"{hits}\n")
+    write_counters()
+
+    def stalls(target):
+        write_counters()
+        return "stalled", 255 << 20
+    monkeypatch.setattr(cgroups, "reader", lambda: type("R", (), {"cgroup": lambda self, c: group})())
+    monkeypatch.setattr(cgroups, "allocate_in_child", stalls)
+    monkeypatch.setattr(cgroups, "swap_allowance", lambda spec, limit: 0)
+    spec = Spec({"linux": {"resources": {"memory": {"limit": 256 << 20}}}})
+    return run_check(CHECKER.by_id["linux.resources.memory.limit.enforced"], spec)
+
+
+def test_a_stalled_child_held_at_the_limit_is_enforcement(monkeypatch, tmp_path):
+    for version in (1, 2):
+        result = stalled_probe(monkeypatch, tmp_path, version, [3, 4120])
+        assert result.status == "pass", result.failures
+        assert "held at the limit" in result.notes[0]
+
+
+def test_a_stalled_child_without_evidence_is_a_skip_with_the_reason(monkeypatch, tmp_path):
+    result = stalled_probe(monkeypatch, tmp_path, 2, [7, 7])
+    assert result.status == "skip" and "never met its limit (memory.events max+oom_kill stayed 7)" in result.skip_reason
+    result = stalled_probe(monkeypatch, tmp_path / "gone", 1, [])
+    assert result.status == "skip" and "cannot be read" in result.skip_reason

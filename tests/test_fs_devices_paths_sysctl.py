@@ -144,6 +144,19 @@ def test_readonly_paths_refused_by_permissions_on_a_readonly_mount_pass(monkeypa
     assert run("linux.readonlyPaths", {"linux": {"readonlyPaths": [str(regular)]}}).failures == []
 
 
+def test_a_device_without_driver_is_judged_by_its_mount_not_by_a_read(tmp_path):
+    node = tmp_path / "no-driver"
+    os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(42, 0))  # 42: no driver serves it
+    try:
+        os.close(os.open(node, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as error:
+        assert error.errno in (errno.ENXIO, errno.ENODEV)
+    result = run("linux.readonlyPaths", {"linux": {"readonlyPaths": [str(node)]}})
+    # This mount is read-write: that, and only that, fails.
+    assert result.failures == [f'linux.readonlyPaths[0]: expected "{node} on a read-only mount", found "read-write mount"']
+    assert "driver is absent" in result.notes[0]
+
+
 def test_sysctl_values_are_compared_as_words(monkeypatch, tmp_path):
     (tmp_path / "net" / "ipv4").mkdir(parents=True)
     (tmp_path / "net" / "ipv4" / "ip_local_port_range").write_text("32768\t60999\n")

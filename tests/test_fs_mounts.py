@@ -121,11 +121,55 @@ def test_strictatime_and_values_the_kernel_hides(fake_mountinfo):
     assert result.notes == ["mounts[0]: options the kernel does not show for /mnt, not compared: nr_blocks=10, newinstance"]
 
 
-def test_order_is_mountinfo_order(fake_mountinfo):
+def test_order_is_judged_by_the_mount_tree(fake_mountinfo):
     data = {"mounts": [MOUNTS[5], MOUNTS[3]]}
     assert run("mounts.order", data).failures == [
-        'mounts[1].destination: expected "/mnt mounted after mounts[0]", found "mounted before mounts[0] (/mnt/in ner)"'
-        " (order of /proc/self/mountinfo)"]
+        'mounts[0].destination: expected "/mnt/in ner mounted before mounts[1] (/mnt)", found "mounted on mounts[1]"'
+        " (parent ids in /proc/self/mountinfo)"]
+    data = {"mounts": [MOUNTS[3], MOUNTS[4], MOUNTS[5]]}
+    assert run("mounts.order", data).failures == []
+
+
+# crun 1.8.1 in a user namespace (podman --uidmap 0:100000:65536 --tmpfs /scratch -v f:/scratch/f):
+# mountinfo lists mounts in mount-id order, and the bind inside the tmpfs got a lower id.
+CRUN_USERNS_MOUNTINFO = """1062 1003 0:92 / / rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w
+1063 1062 0:95 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+1065 1062 0:97 / /dev rw,nosuid,noexec - tmpfs tmpfs rw,size=65536k,mode=755,uid=100000,gid=100000
+1066 1065 0:98 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts rw,gid=100005,mode=620,ptmxmode=666
+1064 1070 254:1 /data/f /scratch/f rw,relatime - ext4 /dev/vda1 rw
+1070 1062 0:99 / /scratch rw,nosuid,nodev,relatime - tmpfs tmpfs rw,size=10240k,uid=100000,gid=100000
+"""
+
+
+def test_order_follows_parents_not_mountinfo_lines(fake_mountinfo):
+    fake_mountinfo(CRUN_USERNS_MOUNTINFO)
+    tree_first = {"mounts": [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                             {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs"},
+                             {"destination": "/scratch/f", "type": "bind", "source": "/data/f", "options": ["rbind"]}]}
+    assert run("mounts.order", tree_first).failures == []
+    wrong = {"mounts": tree_first["mounts"][:1] + tree_first["mounts"][2:] + tree_first["mounts"][1:2]}
+    assert run("mounts.order", wrong).failures == [
+        'mounts[1].destination: expected "/scratch/f mounted before mounts[2] (/scratch)", found "mounted on mounts[2]"'
+        " (parent ids in /proc/self/mountinfo)"]
+
+
+def test_id_options_are_translated_through_the_id_maps(fake_mountinfo, monkeypatch):
+    from runtimetest.checks import idmap
+
+    maps = {"/proc/self/uid_map": "         0     100000      65536\n",
+            "/proc/self/gid_map": "         0     100000      65536\n"}
+    monkeypatch.setattr(idmap, "read_id_map", lambda path: idmap.parse_id_map(maps[path]))
+    fake_mountinfo(CRUN_USERNS_MOUNTINFO)
+    devpts = {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["gid=5", "mode=0620"]}
+    assert run("mounts.options", {"mounts": [devpts]}).failures == []
+    devpts["options"] = ["gid=6"]
+    assert run("mounts.options", {"mounts": [devpts]}).failures == [
+        'mounts[0].options: expected "gid=6", found "gid=5 (gid=100005 in the initial user namespace)"'
+        " (superblock options at /dev/pts)"]
+    # Nested namespaces: the parent is not the initial one, its ids are not in this map.
+    maps["/proc/self/gid_map"] = "0 1 65536\n"
+    result = run("mounts.options", {"mounts": [devpts]})
+    assert result.failures == [] and "not mapped by /proc/self/gid_map" in result.notes[0]
 
 
 def test_bind_source_identity_comes_from_the_host_fact(fake_mountinfo, tmp_path):
@@ -185,3 +229,25 @@ def test_mount_host_facts(tmp_path):
     }
     annotated = hostfacts.annotate(dict(spec, annotations={"keep": "me"}), {}, str(bundle))
     assert annotated["annotations"]["keep"] == "me" and "org.runtimetest.mounts.0.source-file" in annotated["annotations"]
+
+
+def test_recursive_attributes_hold_for_every_mount_beneath(fake_mountinfo):
+    upper = {"destination": "/mnt", "type": "tmpfs", "source": "upper", "options": ["rnosuid"]}
+    data = {"mounts": [MOUNTS[3], upper]}
+    assert run("mounts.options", data).failures == [
+        'mounts[1].options: expected "rnosuid", found "not nosuid at /mnt/in ner" (flags of /mnt/in ner: ro,relatime)']
+    inner = dict(MOUNTS[5], options=["rro", "rnodev", "rrelatime"])
+    result = run("mounts.options", {"mounts": [inner]})
+    assert result.failures == [
+        'mounts[0].options: expected "rnodev", found "not nodev at /mnt/in ner" (flags of /mnt/in ner: ro,relatime)']
+
+
+def test_a_tmpfs_size_in_percent_is_taken_of_ram_as_the_kernel_does(fake_mountinfo):
+    page = os.sysconf("SC_PAGE_SIZE")
+    half = -(-mounts.total_ram_pages() * 50 // 100)  # pages, rounded up
+    fake_mountinfo(f"90 1 0:60 / /half rw,relatime - tmpfs tmpfs rw,size={half * page // 1024}k\n")
+    declared = {"destination": "/half", "type": "tmpfs", "source": "tmpfs", "options": ["size=50%"]}
+    assert run("mounts.options", {"mounts": [declared]}).failures == []
+    declared["options"] = ["size=25%"]
+    assert run("mounts.options", {"mounts": [declared]}).failures == [
+        f'mounts[0].options: expected "size=25%", found "size={half * page // 1024}k" (superblock options at /half)']

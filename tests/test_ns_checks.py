@@ -65,11 +65,92 @@ def test_without_host_facts_what_cannot_be_seen_is_a_skip():
     assert result.status == "skip" and "org.runtimetest.host.ns.ipc" in result.skip_reason
 
 
-def test_without_host_facts_the_process_evidence_decides_where_it_can():
-    # This host's user namespace is the initial one: full identity mapping, so undecided;
-    # pytest is not pid 1, so a new pid namespace cannot be confirmed either.
-    assert run("linux.namespaces.user", {"linux": {"namespaces": [{"type": "user"}]}}).status == "skip"
-    assert run("linux.namespaces.pid", {"linux": {"namespaces": [{"type": "pid"}]}}).status == "skip"
+def test_without_host_facts_a_user_namespace_is_a_skip_whatever_the_map():
+    # A non-identity map is also what a rootless runtime's own namespace has.
+    for listed in ([{"type": "user"}], []):
+        result = run("linux.namespaces.user", {"linux": {"namespaces": listed}})
+        assert result.status == "skip" and "/proc/self/uid_map" in result.skip_reason
+
+
+def test_a_runtime_in_a_user_namespace_of_its_own_is_not_a_new_one(tmp_path):
+    # A rootless runtime: the process inherits the runtime's own (non-identity) user namespace.
+    import subprocess
+    import sys
+
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"linux": {"namespaces": []}}')
+    done = subprocess.run(["unshare", "--user", "--map-root-user", sys.executable, "-m", "runtimetest",
+                           "--spec", str(spec), "linux.namespaces.user"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.stderr == "" and "# SKIP" in done.stdout and "[[0, 0, 1]]" in done.stdout, done.stdout
+
+
+def test_without_host_facts_pid_1_decides_the_pid_namespace():
+    # pytest is not pid 1 and pid 1 here is no shim running these args: the runtime's namespace.
+    new = {"linux": {"namespaces": [{"type": "pid"}]}, "process": {"args": ["/runtimetest"]}}
+    assert run("linux.namespaces.pid", new).failures == [
+        f'linux.namespaces[0]: expected "a new pid namespace", found "the runtime\'s (the process the runtime '
+        f'started is pid {os.getpid()}, and pid 1 is not an init shim running process.args)"'.replace("\'", "'")]
+    inherited = run("linux.namespaces.pid", {"linux": {"namespaces": []}})
+    assert inherited.status == "pass" and "is not an init shim" in inherited.notes[0]
+    joined = {"linux": {"namespaces": [{"type": "pid", "path": "/proc/1/ns/pid"}]}}
+    result = run("linux.namespaces.pid", joined)
+    assert result.status == "skip" and result.skip_reason.startswith("not a new pid namespace")
+
+
+def fake_processes(monkeypatch, table):
+    """pid -> (ppid, argv) stands for /proc; the checker is the highest pid."""
+    from runtimetest import container
+
+    monkeypatch.setattr(container, "pid", lambda: max(table))
+    monkeypatch.setattr(container, "parent_of", lambda pid: table[pid][0])
+    monkeypatch.setattr(container, "cmdline", lambda pid: table[pid][1])
+
+
+def test_an_init_shim_running_process_args_is_the_started_process(monkeypatch):
+    args = ["/run/podman-init", "--", "/runtimetest"]
+    fake_processes(monkeypatch, {1: (0, args), 2: (1, ["/runtimetest"])})
+    data = {"linux": {"namespaces": [{"type": "pid"}]}, "process": {"args": args}}
+    result = run("linux.namespaces.pid", data)
+    assert result.status == "pass" and "an init shim" in result.notes[0]
+    assert run("process.args", data).status == "pass"
+    joined = {"linux": {"namespaces": [{"type": "pid", "path": "/proc/9/ns/pid"}]}, "process": {"args": args}}
+    assert run("linux.namespaces.pid", joined).failures == [
+        'linux.namespaces[0].path: expected "the pid namespace at /proc/9/ns/pid", found "a new one (pid 1 runs '
+        'process.args (an init shim) and the checker, pid 2, descends from it)"']
+    # pid 1 running other args is not the process the runtime started.
+    other = {"linux": {"namespaces": [{"type": "pid"}]}, "process": {"args": ["/runtimetest", "-x"]}}
+    assert run("linux.namespaces.pid", other).status == "fail"
+    assert run("process.args", other).failures == [
+        'process.args: expected ["/runtimetest", "-x"], found ["/runtimetest"]']
+
+
+CGROUP_V1_RUNTIME = """\
+9:name=systemd:/libpod_parent/libpod-1a2b
+8:pids:/libpod_parent/libpod-1a2b
+4:memory:/libpod_parent/libpod-1a2b
+0::/libpod_parent/libpod-1a2b
+"""
+CGROUP_NEW_NS = "9:name=systemd:/\n8:pids:/\n4:memory:/\n0::/\n"
+
+
+def test_without_host_facts_proc_self_cgroup_decides_the_cgroup_namespace(monkeypatch, tmp_path):
+    proc_cgroup = tmp_path / "cgroup"
+    monkeypatch.setattr(namespaces, "PROC_CGROUP", str(proc_cgroup))
+    new = {"linux": {"namespaces": [{"type": "cgroup"}]}}
+    inherited = {"linux": {"namespaces": []}}
+    proc_cgroup.write_text(CGROUP_NEW_NS)
+    assert run("linux.namespaces.cgroup", new).status == "pass"
+    failures = run("linux.namespaces.cgroup", inherited).failures
+    assert len(failures) == 1 and failures[0].startswith(
+        'linux.namespaces: expected "the runtime\'s cgroup namespace", found "a new one (/proc/self/cgroup shows')
+    unmanaged = dict(inherited, annotations={"org.runtimetest.cgroup-limits": "not applied: crun"})
+    assert run("linux.namespaces.cgroup", unmanaged).status == "skip"
+    proc_cgroup.write_text(CGROUP_V1_RUNTIME)
+    assert run("linux.namespaces.cgroup", inherited).status == "pass"
+    assert run("linux.namespaces.cgroup", new).status == "fail"
+    proc_cgroup.write_text("0::/../elsewhere\n")
+    assert run("linux.namespaces.cgroup", new).status == "skip"
 
 
 def test_network_evidence_reads_the_namespaces_device_list(tmp_path):

@@ -88,3 +88,43 @@ def test_netlink_reads_what_ip_shows():
     expected = {(line.split()[1], line.split()[3]) for line in shown.splitlines()}
     found = {(name, address) for name, addresses in netlink.devices().items() for address in addresses}
     assert found == expected
+
+
+def test_no_new_privs_of_the_runtime_is_read_from_its_status(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tcrun\nNoNewPrivs:\t1\nSeccomp:\t0\n")
+    assert hostfacts.privilege_facts(str(status)) == {"org.runtimetest.host.no-new-privs": "1"}
+    with open("/proc/self/status") as handle:
+        mine = [line.split()[1] for line in handle if line.startswith("NoNewPrivs:")]
+    assert hostfacts.privilege_facts() == {"org.runtimetest.host.no-new-privs": mine[0]}
+
+
+def test_annotate_command_writes_the_spec_another_harness_tells_the_checker(tmp_path):
+    import json
+
+    from conftest import runtimetest
+
+    (tmp_path / "data").write_text("x")
+    config = {"mounts": [{"destination": "/data", "type": "bind", "source": "data", "options": ["rbind"]}],
+              "linux": {"namespaces": [{"type": "network", "path": "/proc/self/ns/net"}]},
+              "annotations": {"mine": "kept"}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    done = runtimetest("annotate", str(tmp_path / "config.json"))
+    assert done.returncode == 0 and done.stderr == ""
+    told = json.loads(done.stdout)
+    facts = told.pop("annotations")
+    assert told == {k: v for k, v in config.items() if k != "annotations"}
+    info = os.stat(tmp_path / "data")
+    assert facts["mine"] == "kept"
+    assert facts["org.runtimetest.mounts.0.source-file"] == \
+        f"{os.major(info.st_dev)}:{os.minor(info.st_dev)}:{info.st_ino}"
+    assert facts["org.runtimetest.host.ns.pid"] == str(os.stat("/proc/self/ns/pid").st_ino)
+    assert facts["org.runtimetest.host.nspath.network"].isdigit()
+    assert facts["org.runtimetest.host.cgroup.mode"] in ("v1", "hybrid", "v2")
+    assert facts["org.runtimetest.host.no-new-privs"] in ("0", "1")
+    # --bundle names where relative sources are; a config that is not JSON is a usage error.
+    elsewhere = runtimetest("annotate", str(tmp_path / "config.json"), "--bundle", "/nonexistent")
+    assert "org.runtimetest.mounts.0.source-file" not in json.loads(elsewhere.stdout)["annotations"]
+    (tmp_path / "bad.json").write_text("{")
+    bad = runtimetest("annotate", str(tmp_path / "bad.json"))
+    assert bad.returncode == 2 and bad.stdout == "" and "bad.json" in bad.stderr

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES, requires_root, runtimetest
+from conftest import FIXTURES, requires_root, run_suite, runtimetest
 from runtimetest.driver import cgroups, runtime
 from runtimetest.driver.runtime import Crun, Runsc, cgroup_requests, hooks_of_their_own, is_driver_cgroups_path
 
@@ -123,3 +123,32 @@ def test_crun_without_cgroups_passes_linux_devices_and_skips_the_allow_list(chec
     assert "linux.resources.devices # SKIP the runtime was run without cgroup management" in cases["devices"]["stdout"]
     assert cases["device-access"]["status"] == "skip" and "linux.resources.devices" in cases["device-access"]["reason"]
     assert cases["lsm-empty-labels"]["status"] == "skip"
+
+
+def test_runsc_cannot_run_mount_options_gvisor_does_not_parse():
+    from runtimetest.driver.runtime import mount_options_runsc_refuses
+
+    config = {"mounts": [{"destination": "/a", "type": "tmpfs", "options": ["nosuid", "size=40%", "rro"]},
+                         {"destination": "/b", "type": "bind", "options": ["rbind", "rprivate", "rnoexec"]},
+                         {"destination": "/c", "type": "tmpfs", "options": ["size=1m", "relatime", "rw"]}]}
+    assert mount_options_runsc_refuses(config) == ["size=40%", "rro", "rnoexec"]
+    assert mount_options_runsc_refuses({"mounts": config["mounts"][2:]}) == []
+
+
+@requires_root
+@pytest.mark.skipif(shutil.which("crun") is None, reason="crun is not installed")
+def test_crun_is_never_handed_the_hosts_dev_null(tmp_path):
+    """crun 1.8.1 chowns its stdin to the container's user (containers/crun#1845): with a
+    terminal in a user namespace, the host's /dev/null would become host uid 101000."""
+    import os
+
+    before = os.stat("/dev/null")
+    try:
+        report = run_suite(FIXTURES, tmp_path, "--state-dir", str(tmp_path / "state"), "-k", "terminal-userns",
+                           runtime="crun")
+    finally:
+        after = os.stat("/dev/null")
+        if (after.st_uid, after.st_gid) != (before.st_uid, before.st_gid):
+            os.chown("/dev/null", before.st_uid, before.st_gid)
+    assert report["by_name"]["terminal-userns"]["status"] == "pass"
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid), "the host's /dev/null changed owner"

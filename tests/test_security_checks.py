@@ -3,6 +3,8 @@
 import errno
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -36,6 +38,36 @@ def test_an_errno_the_call_can_give_by_itself_is_not_judged():
     assert seccomp.agrees("getpgid", outcome, "ran", None) is True
     assert seccomp.agrees("getpgid", outcome, "errno", errno.ESRCH) is None
     assert seccomp.agrees("getppid", seccomp.Outcome("errno", errno.EPERM), "ran", None) is False
+    # A call answering otherwise than the filter would was let through.
+    assert seccomp.agrees("getsid", seccomp.Outcome("ran", 7), "errno", errno.EPERM) is False
+
+
+def test_unnamed_calls_tell_an_allow_list_default_apart():
+    caller = seccomp.Caller()
+    table = seccomp.syscall_table()
+    # Let through (no filter here): removed calls answer ENOSYS, futex_waitv EINVAL.
+    removed = caller.call(table["afs_syscall"], ())
+    assert (removed.kind, removed.value) == ("errno", errno.ENOSYS)
+    waitv = caller.call(table["futex_waitv"], ())
+    assert (waitv.kind, waitv.value) == ("errno", errno.EINVAL)
+    # ERRNO(ENOSYS), as podman's profile: a removed call cannot tell, futex_waitv can.
+    assert seccomp.agrees("afs_syscall", removed, "errno", errno.ENOSYS) is None
+    assert seccomp.agrees("futex_waitv", waitv, "errno", errno.ENOSYS) is False
+    assert seccomp.agrees("afs_syscall", removed, "errno", errno.EPERM) is False
+
+
+def test_the_table_follows_the_checkers_own_code_not_uname(tmp_path):
+    assert seccomp.own_architecture() == {"x86_64": "x86_64", "aarch64": "aarch64"}.get(os.uname().machine)
+    elf = tmp_path / "elf"
+    elf.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(11) + (183).to_bytes(2, "little"))
+    assert seccomp.own_architecture(str(elf)) == "aarch64"
+    # Under `setarch linux32` uname(2) says i686; the checker still makes x86-64 calls.
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}')
+    done = subprocess.run(["setarch", "linux32", sys.executable, "-m", "runtimetest", "--spec", str(spec),
+                           "linux.seccomp.defaultAction"], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert "no seccomp filter is in force" in done.stdout and "i686" not in done.stdout, done.stdout
 
 
 def test_arguments_meet_or_break_the_conditions():

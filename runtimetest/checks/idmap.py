@@ -14,9 +14,22 @@ from ..registry import MUST, check
 TIME_CLOCKS = {"monotonic": "1", "boottime": "7"}
 
 
+def parse_id_map(text):
+    """The ranges of a uid_map or gid_map text: [inside, outside, size], sorted."""
+    return sorted([int(field) for field in line.split()] for line in text.splitlines() if line.strip())
+
+
 def read_id_map(path):
     with open(path) as handle:
-        return sorted([int(field) for field in line.split()] for line in handle if line.strip())
+        return parse_id_map(handle.read())
+
+
+def inside_id(mapping, outside):
+    """The id inside this user namespace for an id of its parent's, or None when not mapped."""
+    for first, parent_first, size in mapping:
+        if parent_first <= outside < parent_first + size:
+            return first + outside - parent_first
+    return None
 
 
 def declared_mappings(spec, field):

@@ -50,6 +50,9 @@ FLAG_OPTIONS = {
 SUPERBLOCK_FLAGS = ("sync", "dirsync", "lazytime")
 # The flags gVisor's mountinfo shows (vfs.GenerateProcMountInfo): ro/rw aside, only these.
 GVISOR_SHOWN_FLAGS = ("noatime", "noexec")
+# runtime-spec 1.1's recursive mount attributes (mount_setattr(2) with AT_RECURSIVE).
+RECURSIVE_OPTIONS = {"r" + option for option in ("ro", "rw", "strictatime", *FLAG_OPTIONS)
+                     if option not in ("sync", "async", "dirsync", "lazytime", "nolazytime")}
 PROPAGATION_OPTIONS = {
     "shared": "shared", "rshared": "shared", "slave": "slave", "rslave": "slave",
     "private": "private", "rprivate": "private", "unbindable": "unbindable", "runbindable": "unbindable",
@@ -60,6 +63,8 @@ NOT_MOUNT_STATE = {"bind", "rbind", "defaults", "remount", "auto", "noauto", "no
 # Filesystem options whose value the kernel prints in a normal form.
 OCTAL_KEYS = ("mode", "ptmxmode")
 DECIMAL_KEYS = ("uid", "gid", "nr_inodes")
+# Options holding an id, and the map that brings it into this user namespace.
+ID_MAPS = {"uid": "/proc/self/uid_map", "gid": "/proc/self/gid_map"}
 
 
 class MountEntry:
@@ -205,6 +210,21 @@ def readonly_mount_at(path):
 
 def children_of(entries, entry):
     return [e for e in entries if e.parent_id == entry.mount_id and e.mount_point != entry.mount_point]
+
+
+def ancestors(entries, entry):
+    """The mounts `entry` is mounted on: its parent, the parent's parent, ... (mountinfo's parent ids)."""
+    by_id = {e.mount_id: e for e in entries}
+    chain, current = [], by_id.get(entry.parent_id)
+    while current is not None and current not in chain and current is not entry:
+        chain.append(current)
+        current = by_id.get(current.parent_id)
+    return chain
+
+
+def beneath(entries, entry):
+    """`entry` and every mount mounted on it, directly or further down."""
+    return [entry] + [e for e in entries if entry in ancestors(entries, e)]
 
 
 # --- declared mounts and the entries that realise them ----------------------
@@ -412,11 +432,29 @@ def atime_state(entry):
 
 
 def size_in_bytes(text):
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    """A size as memparse(9) reads it: a number with an optional K, M, G, T, P or E suffix."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50, "e": 1 << 60}
     text = text.strip().lower()
     if text and text[-1] in units:
         return int(text[:-1]) * units[text[-1]]
     return int(text)
+
+
+def total_ram_pages(meminfo="/proc/meminfo"):
+    """The kernel's totalram_pages: MemTotal is that count in KiB."""
+    with open(meminfo) as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024 // os.sysconf("SC_PAGE_SIZE")
+    raise ValueError("no MemTotal in /proc/meminfo")
+
+
+def tmpfs_size(value):
+    """tmpfs's size= in bytes as it keeps it: whole pages, a percentage of RAM taken as the kernel does."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    if value.strip().endswith("%"):
+        return -(-int(value.strip()[:-1]) * total_ram_pages() // 100) * page
+    return -(-size_in_bytes(value) // page) * page
 
 
 def normal_value(key, value, fstype):
@@ -426,9 +464,20 @@ def normal_value(key, value, fstype):
     if key in DECIMAL_KEYS:
         return size_in_bytes(value) if key == "nr_inodes" else int(value)
     if key == "size" and fstype == "tmpfs":
-        page = os.sysconf("SC_PAGE_SIZE")
-        return -(-size_in_bytes(value) // page) * page  # tmpfs rounds up to whole pages
+        return tmpfs_size(value)
     return value
+
+
+def id_inside(key, shown):
+    """An id option as the kernel prints it, in this user namespace's terms (None: not mapped here).
+
+    The kernel prints the uid= and gid= of devpts, tmpfs, fat, ... as ids of
+    the initial user namespace; /proc/self/uid_map and gid_map translate ids of
+    this namespace's parent, which is the initial one unless namespaces nest.
+    """
+    from .idmap import inside_id, read_id_map
+
+    return inside_id(read_id_map(ID_MAPS[key]), int(shown))
 
 
 def check_data_option(result, mount, key, value, unshown):
@@ -439,12 +488,23 @@ def check_data_option(result, mount, key, value, unshown):
     if shown is None:
         unshown.append(f"{key}={value}")
         return
+    found = f"{key}={shown}"
+    if key in ID_MAPS and shown.isdigit():
+        inside = id_inside(key, shown)
+        if inside is None:
+            result.note(f"{mount.field}: {key}={shown} (an id of the initial user namespace) is not mapped "
+                        f"by {ID_MAPS[key]}: the parent of this user namespace is not the initial one, "
+                        f"{key}={value} not compared")
+            return
+        if inside != int(shown):
+            found = f"{key}={inside} ({key}={shown} in the initial user namespace)"
+        shown = str(inside)
     try:
         same = normal_value(key, value, entry.fstype) == normal_value(key, shown, entry.fstype)
     except ValueError:
         same = value == shown
     if not same:
-        result.fail(f"{mount.field}.options", f"{key}={value}", f"{key}={shown}",
+        result.fail(f"{mount.field}.options", f"{key}={value}", found,
                     why=f"superblock options at {mount.destination}")
 
 
@@ -459,6 +519,26 @@ def check_flag_option(result, mount, option, flag, wanted, entries):
         if entry.flag(flag) != wanted:
             found = flag if entry.flag(flag) else f"no {flag}"
             result.fail(f"{mount.field}.options", option, found,
+                        why=f"flags of {entry.mount_point}: {','.join(entry.flags)}")
+            return
+
+
+def flag_state(entry, option):
+    """Whether a mount has what a (non-recursive) option asks for; None when this kernel cannot show it."""
+    if option in ("ro", "rw"):
+        return entry.readonly == (option == "ro")
+    if option == "strictatime":
+        return atime_state(entry) == "strictatime" if flag_shown("relatime") else None
+    flag, wanted = FLAG_OPTIONS[option]
+    return entry.flag(flag) == wanted if flag_shown(flag) else None
+
+
+def check_recursive_option(result, mount, option, entries):
+    """A recursive attribute (rro, rnosuid, ...) holds for the mount and every mount beneath it."""
+    plain = option[1:]
+    for entry in beneath(entries, mount.entry):
+        if flag_state(entry, plain) is False:
+            result.fail(f"{mount.field}.options", option, f"not {plain} at {entry.mount_point}",
                         why=f"flags of {entry.mount_point}: {','.join(entry.flags)}")
             return
 
@@ -483,6 +563,8 @@ def check_options(result, mount, entries):
             unshown.append(option)
         elif option == "strictatime" and atime_state(entry) != "strictatime":
             result.fail(f"{mount.field}.options", option, atime_state(entry), why=f"at {mount.destination}")
+        elif option in RECURSIVE_OPTIONS:
+            check_recursive_option(result, mount, option, entries)
         elif option in PROPAGATION_OPTIONS or option in NOT_MOUNT_STATE or option.startswith(("x-", "X-")):
             continue
         elif "=" in option:
@@ -510,16 +592,32 @@ def mounts_have_their_options(spec, result):
         check_options(result, mount, entries)
 
 
+def within(path, top):
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
 @check("mounts.order", MUST, MOUNTS, needs="mounts")
 def mounts_are_made_in_order(spec, result):
-    """The mounts were made in the listed order (a later one over an earlier one)."""
-    declared, _ = declared_mounts(spec)
+    """The mounts were made in the listed order: a later one at or under an earlier one's destination is mounted on it.
+
+    Only the mount tree shows order (each mount's parent in mountinfo): the
+    order of mountinfo's lines is the kernel's list, not the order of mounting,
+    and mounts in unrelated places leave no trace of which came first.
+    """
+    declared, entries = declared_mounts(spec)
     found = [m for m in declared if m.entry is not None]
-    for before, after in zip(found, found[1:]):
-        if after.entry.position < before.entry.position:
-            result.fail(f"{after.field}.destination", f"{after.destination} mounted after {before.field}",
-                        f"mounted before {before.field} ({before.destination})",
-                        why="order of /proc/self/mountinfo")
+    for position, before in enumerate(found):
+        for after in found[position + 1:]:
+            if within(after.destination, before.destination):
+                if before.entry not in ancestors(entries, after.entry):
+                    result.fail(f"{after.field}.destination",
+                                f"{after.destination} mounted on {before.field} ({before.destination})",
+                                "mounted beneath it or beside it", why="parent ids in /proc/self/mountinfo")
+            elif within(before.destination, after.destination) \
+                    and after.entry in ancestors(entries, before.entry):
+                result.fail(f"{before.field}.destination",
+                            f"{before.destination} mounted before {after.field} ({after.destination})",
+                            f"mounted on {after.field}", why="parent ids in /proc/self/mountinfo")
 
 
 # --- default filesystems, devices and links ------------------------------------

@@ -7,10 +7,11 @@ The runtime's inodes and those of the paths cannot be seen from inside: the
 driver passes them as annotations (org.runtimetest.host.ns.<type>,
 org.runtimetest.host.nspath.<type>, see runtimetest/driver/hostfacts.py).
 Without them, what the process can see for itself decides where it can (pid 1
-in a new pid namespace, nothing but `lo` in a new network namespace, ...), and
-the check is a SKIP where it cannot. Under gVisor the process's namespaces are
-those of gVisor's own kernel, numbered by it: the host's inodes say nothing
-about them, and only the process's own evidence counts.
+in a new pid namespace, / in /proc/self/cgroup in a new cgroup namespace), and
+the check is a SKIP where it cannot (uts, ipc, network, user, ...). Under
+gVisor the process's namespaces are those of gVisor's own kernel, numbered by
+it: the host's inodes say nothing about them, and only the process's own
+evidence counts.
 """
 
 import errno
@@ -22,14 +23,13 @@ from ..spec import show
 
 HOST_NS = "org.runtimetest.host.ns."
 HOST_NSPATH = "org.runtimetest.host.nspath."
+PROC_CGROUP = "/proc/self/cgroup"
 
 # Spec type -> the name of its file in /proc/<pid>/ns.
 NS_FILES = {
     "pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc",
     "uts": "uts", "user": "user", "cgroup": "cgroup", "time": "time",
 }
-
-FULL_ID_MAP = [[0, 0, 4294967295]]
 
 
 def own_namespace(kind):
@@ -74,17 +74,22 @@ def requested(spec, kind):
 # with a description of what was seen.
 
 def pid_evidence(spec):
+    """The process the runtime starts in a new pid namespace is its pid 1."""
     top = container.pid()
-    # pid 1 of the runtime's namespace is its init, never the container process.
-    return ("new" if top == 1 else None), f"the process the runtime started is pid {top}"
+    if top == 1:
+        return "new", "the process the runtime started is pid 1"
+    if container.under_init_shim(spec.strings("process.args", [])):
+        return "new", f"pid 1 runs process.args (an init shim) and the checker, pid {top}, descends from it"
+    # pid 1 of the runtime's namespace (or of one joined) is never the process it started.
+    return "runtime", (f"the process the runtime started is pid {top}, "
+                       "and pid 1 is not an init shim running process.args")
 
 
 def network_evidence(spec):
     devices = network_devices()
-    # A new network namespace holds a loopback device and nothing else until
-    # something is moved in; the runtime's holds at least its uplink.
-    settled = "new" if devices == ["lo"] else None
-    return settled, f"network devices {show(devices)}"
+    # Devices settle nothing: a runtime may itself run in a namespace holding
+    # only `lo`, and devices can be moved into a new one between create and start.
+    return None, f"network devices {show(devices)}, which a new namespace and the runtime's could both hold"
 
 
 def network_devices(path="/proc/self/net/dev"):
@@ -95,33 +100,32 @@ def network_devices(path="/proc/self/net/dev"):
 
 
 def user_evidence(spec):
+    from .idmap import read_id_map
+
     mapping = read_id_map("/proc/self/uid_map")
-    # Only the initial user namespace is born with the full identity mapping.
-    settled = "new" if mapping != FULL_ID_MAP else None
-    return settled, f"/proc/self/uid_map {show(mapping)}"
-
-
-def read_id_map(path):
-    with open(path) as handle:
-        return [[int(field) for field in line.split()] for line in handle if line.strip()]
+    # A map says how ids reach the parent namespace, not who made the namespace:
+    # a rootless runtime runs in a user namespace of its own, which the process
+    # inherits, and a new namespace may be given the full identity map.
+    return None, f"/proc/self/uid_map {show(mapping)}, which a new namespace and the runtime's could both have"
 
 
 def cgroup_evidence(spec):
-    paths = sorted({line.split(":", 2)[2] for line in read_lines("/proc/self/cgroup") if line.count(":") >= 2})
-    wanted = spec.str("linux.cgroupsPath")
-    if wanted and wanted.startswith("/") and wanted.rstrip("/"):
-        # A new cgroup namespace is rooted at the container's cgroup, so the
-        # process sees itself at "/"; in the runtime's it sees the full path.
-        if paths == ["/"]:
-            return "new", "/proc/self/cgroup shows every cgroup as /"
-        if any(p.endswith(wanted.rstrip("/")) for p in paths):
-            return "runtime", f"/proc/self/cgroup shows {show(paths)}"
-    return None, f"/proc/self/cgroup shows {show(paths)}"
+    from .cgroups import CGROUP_LIMITS, parse_proc_cgroup
 
-
-def read_lines(path):
-    with open(path) as handle:
-        return handle.read().splitlines()
+    with open(PROC_CGROUP) as handle:
+        paths = sorted({path for _, _, path in parse_proc_cgroup(handle.read())})
+    seen = f"/proc/self/cgroup shows {show(paths)}"
+    # A new cgroup namespace is rooted at the container's cgroup, so the process
+    # sees itself at "/"; in the runtime's it sees the full path of the cgroup
+    # the runtime made for it, which is never the root.
+    if any(path.startswith("/..") for path in paths):
+        return None, f"{seen}: outside its namespace's root"
+    if paths != ["/"]:
+        return "runtime", seen
+    unmanaged = spec.annotation(CGROUP_LIMITS)
+    if unmanaged and unmanaged.startswith("not applied"):
+        return None, f"{seen}, and the runtime made no cgroup ({unmanaged})"
+    return "new", f"{seen}: every cgroup as /"
 
 
 EVIDENCE = {
@@ -189,6 +193,13 @@ def expect_namespace_at_path(kind, spec, result, mine, field, path):
     target = inode_fact(spec, HOST_NSPATH + kind)
     if target is None and container.gvisor():
         result.skip(f"{GVISOR_INODES} with the namespace at {path}")
+    if target is None and kind == "pid":
+        # A process that joins a pid namespace is never its pid 1: that one is running.
+        settled, seen = evidence(kind, spec)
+        if settled == "new":
+            result.fail(field, f"the pid namespace at {path}", f"a new one ({seen})")
+        result.skip(f"not a new pid namespace ({seen}), but which one cannot be seen from inside "
+                    f"without the {HOST_NSPATH}{kind} annotation")
     if target is None:
         told = spec.annotation(HOST_NSPATH + kind)
         if told:

@@ -21,6 +21,8 @@ READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
 # Each path costs a stat and an open: a list longer than any runtime's own
 # (runc masks about a dozen) is judged in part, with a note, never for minutes.
 MAX_PATHS = 10000
+# open(2) of a device node whose driver is absent: the device's answer, not the mount's.
+NO_DRIVER = (errno.ENXIO, errno.ENODEV)
 
 
 def errno_name(number):
@@ -117,7 +119,10 @@ def readonly_paths_are_readonly(spec, result):
             result.note(f"{path} does not exist here: nothing to make read-only")
             continue
         problem = read_error(path, info)
-        if problem is not None and problem not in (errno.EACCES, errno.EPERM):
+        if problem in NO_DRIVER and (stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)):
+            result.note(f"{path}: a device whose driver is absent ({errno_name(problem)} on open): "
+                        "readable or not, no read can tell; read-only by its mount's flags")
+        elif problem is not None and problem not in (errno.EACCES, errno.EPERM):
             result.fail(field, f"{path} readable", errno_name(problem))
         on_readonly_mount, _ = readonly_mount_at(path)
         if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):

@@ -6,6 +6,8 @@ from .. import container
 from ..registry import MUST, check
 
 RLIM_INFINITY = 2**64 - 1
+# Written by the driver (runtimetest/driver/hostfacts.py): "1" when the runtime itself has no_new_privs.
+HOST_NO_NEW_PRIVS = "org.runtimetest.host.no-new-privs"
 
 # getrlimit(2) resources, by the names config.json uses (linux/resource.h numbers).
 RLIMIT_NUMBERS = {
@@ -32,6 +34,9 @@ RLIMIT_NUMBERS = {
 def args_are_applied(spec, result):
     """The process was started with exactly process.args."""
     expected = spec.strings("process.args")
+    if container.under_init_shim(expected):
+        result.note(f"pid 1 runs process.args (an init shim) and the checker, pid {container.pid()}, descends from it")
+        return
     found = container.args()
     if found != expected:
         result.fail("process.args", expected, found)
@@ -149,8 +154,15 @@ def no_new_privileges_is_applied(spec, result):
         result.fail("process.noNewPrivileges", True, False)
     elif not expected and found:
         # Nothing asked for it, but it may be inherited from whoever started the runtime.
-        result.skip("no_new_privs is set though not asked for (PR_GET_NO_NEW_PRIVS answers 1); "
-                    "it may be inherited from the runtime's caller")
+        held = spec.annotation(HOST_NO_NEW_PRIVS)
+        if held == "0":
+            result.fail("process.noNewPrivileges", False, True,
+                        why=f"set, though the runtime does not hold it ({HOST_NO_NEW_PRIVS} is 0)")
+        elif held == "1":
+            result.note("no_new_privs is set, inherited: the runtime itself runs with it")
+        else:
+            result.skip("no_new_privs is set though not asked for (PR_GET_NO_NEW_PRIVS answers 1); "
+                        f"it may be inherited from the runtime's caller (no {HOST_NO_NEW_PRIVS} annotation)")
 
 
 @check("process.oomScoreAdj", MUST, "config.md#linux-process", needs="process.oomScoreAdj")

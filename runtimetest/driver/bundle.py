@@ -79,6 +79,24 @@ def install_file(source, destination, mode):
     os.chmod(destination, mode)
 
 
+def host_ids_of_root(config):
+    """(uid, gid) on the host of the container's root when a user namespace maps it elsewhere, else None."""
+    linux = config.get("linux") if isinstance(config.get("linux"), dict) else {}
+    namespaces = linux.get("namespaces") if isinstance(linux.get("namespaces"), list) else []
+    if not any(isinstance(n, dict) and n.get("type") == "user" and not n.get("path") for n in namespaces):
+        return None
+    ids = [host_id_of_zero(linux.get(field)) for field in ("uidMappings", "gidMappings")]
+    return None if ids == [0, 0] or None in ids else tuple(ids)
+
+
+def host_id_of_zero(mappings):
+    for entry in mappings if isinstance(mappings, list) else []:
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), int) for k in ("containerID", "hostID", "size")):
+            if entry["containerID"] <= 0 < entry["containerID"] + entry["size"]:
+                return entry["hostID"] - entry["containerID"]
+    return None
+
+
 def write_bundle(config, spec, checker, parent=None, extra_files=()):
     """Create a fresh bundle: config.json for the runtime, spec.json for the checker.
 
@@ -86,11 +104,17 @@ def write_bundle(config, spec, checker, parent=None, extra_files=()):
     `extra_files` given as (source, path-in-rootfs) pairs).
     """
     path = tempfile.mkdtemp(prefix="runtimetest-bundle-", dir=parent)
-    os.chmod(path, 0o700)
+    # A container whose root is another host user (a user namespace mapping 0
+    # elsewhere) must still reach its rootfs (others may pass through the bundle,
+    # not list it) and make its mount points there (the rootfs is that root's).
+    root = host_ids_of_root(config)
+    os.chmod(path, 0o700 if root is None else 0o711)
     bundle = Bundle(path)
     try:
         os.mkdir(bundle.rootfs, 0o755)
         os.chmod(bundle.rootfs, 0o755)
+        if root is not None:
+            os.chown(bundle.rootfs, *root)
         install_file(checker, bundle.rootfs + CHECKER_IN_ROOTFS, 0o755)
         for source, inside in extra_files:
             install_file(source, bundle.rootfs + inside, 0o755)

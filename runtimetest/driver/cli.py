@@ -70,6 +70,12 @@ def parser():
     bench.add_argument("--peer", metavar="PROGRAM",
                        help="also run another checker (e.g. runtime-tools' runtimetest) as `PROGRAM --path=/`")
 
+    annotate = commands.add_parser(
+        "annotate", help="print a config with the host facts the checker cannot see (the spec to tell it)")
+    annotate.add_argument("config", metavar="CONFIG", help="the config.json the runtime gets")
+    annotate.add_argument("--bundle", metavar="DIR", default=None,
+                          help="the bundle its relative paths are in (default: CONFIG's directory)")
+
     clean = commands.add_parser("clean", help="remove containers and bundles a killed driver left")
     clean.add_argument("--state-dir", default=record.default_state_dir())
     clean.add_argument("--runtime", default=None,
@@ -87,6 +93,8 @@ def main(argv):
         return run_clean(options)
     if options.command == "bench":
         return run_bench(options)
+    if options.command == "annotate":
+        return run_annotate(options)
     return run_suite(options)
 
 
@@ -105,6 +113,29 @@ def run_bench(options):
                 peer=os.path.abspath(options.peer) if options.peer else None)
     except RuntimeFault as error:
         return _usage_error(str(error))
+    return 0
+
+
+def run_annotate(options):
+    """The config as the checker should be told it: with this host's facts as annotations.
+
+    The facts are this process's (its namespaces, cgroup mounts, no_new_privs):
+    run it where the runtime runs, as the user the runtime runs as.
+    """
+    import json
+
+    try:
+        with open(options.config) as handle:
+            config = json.load(handle)
+    except (OSError, ValueError) as error:
+        sys.stderr.write(f"runtimetest annotate: {options.config}: {error}\n")
+        return 2
+    if not isinstance(config, dict):
+        sys.stderr.write(f"runtimetest annotate: {options.config}: not a JSON object\n")
+        return 2
+    bundle = options.bundle or os.path.dirname(os.path.abspath(options.config))
+    json.dump(hostfacts.annotate(config, config, bundle), sys.stdout, indent=2)
+    sys.stdout.write("\n")
     return 0
 
 

@@ -16,6 +16,9 @@ Keys (every value is a string):
       for each linux.namespaces entry with a `path`: the inode of the namespace
       at that path, or, when the path is not a namespace file, the reason
       ("not a namespace: ...", "cannot stat: ...").
+  org.runtimetest.host.no-new-privs
+      "1" or "0": whether the runtime itself runs with no_new_privs (its
+      NoNewPrivs in /proc/self/status), which the process would inherit.
   org.runtimetest.host.cgroup.mode
       how the runtime's /sys/fs/cgroup is laid out: "v1", "hybrid" (v1
       controllers plus a cgroup2 mount at /sys/fs/cgroup/unified) or "v2".
@@ -74,6 +77,7 @@ def annotate(spec, config, bundle_path):
     annotations.update(namespace_facts())
     annotations.update(namespace_path_facts(linux.get("namespaces")))
     annotations.update(cgroup_facts())
+    annotations.update(privilege_facts())
     annotations.update(netdevice_facts(linux.get("netDevices")))
     return annotated
 
@@ -117,6 +121,19 @@ def _namespace_at(path, nsfs):
     if info.st_dev != nsfs:
         return f"not a namespace: {path} is not on nsfs"
     return str(info.st_ino)
+
+
+# -- privileges ------------------------------------------------------------------
+
+def privilege_facts(status="/proc/self/status"):
+    """org.runtimetest.host.no-new-privs: whether the runtime (it runs as this process does) has it."""
+    try:
+        with open(status) as handle:
+            fields = dict(line.split(":", 1) for line in handle.read().splitlines() if ":" in line)
+    except OSError:
+        return {}
+    value = fields.get("NoNewPrivs", "").strip()
+    return {f"{PREFIX}host.no-new-privs": value} if value in ("0", "1") else {}
 
 
 # -- cgroups -------------------------------------------------------------------------

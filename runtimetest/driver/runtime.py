@@ -466,9 +466,32 @@ class Runsc(Runtime):
         hooks = hooks_of_their_own(config)
         if hooks:
             return f"{self.SANDBOX_PID}: this case's own hooks act on the process through it ({', '.join(hooks)})"
+        refused = mount_options_runsc_refuses(config)
+        if refused:
+            return (f"runsc refuses the mount options {', '.join(refused)} (recursive attributes: \"unknown "
+                    "mount option\"; a tmpfs size in percent: EINVAL), so it cannot run this case")
         return None
 
 
+def mount_options_runsc_refuses(config):
+    """Options of the config's mounts that gVisor 2022-12-19 does not parse."""
+    refused = []
+    mounts = config.get("mounts") if isinstance(config.get("mounts"), list) else []
+    for mount in mounts:
+        options = mount.get("options") if isinstance(mount, dict) else None
+        for option in options if isinstance(options, list) else []:
+            if not isinstance(option, str) or option in refused:
+                continue
+            recursive = option in ("rro", "rrw") or (option.startswith("r") and option[1:] in RECURSIVE_FLAGS)
+            if recursive or (option.startswith("size=") and option.endswith("%")):
+                refused.append(option)
+    return refused
+
+
+# Flags that runtime-spec 1.1 makes recursive with an "r" in front (rnosuid, rnoexec, ...).
+RECURSIVE_FLAGS = ("nosuid", "suid", "nodev", "dev", "noexec", "exec", "noatime", "atime", "nodiratime",
+                   "diratime", "relatime", "norelatime", "strictatime", "nostrictatime", "nosymfollow",
+                   "symfollow")
 # Hooks run in the runtime's namespace, where the state's pid is the one they can act on.
 RUNTIME_NAMESPACE_HOOKS = ("prestart", "createRuntime", "poststart", "poststop")
 CHECKER = "/runtimetest"

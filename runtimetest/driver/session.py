@@ -90,7 +90,10 @@ class Session:
         self.before_create = time.monotonic()
         socket = self.console.path if self.console else None
         if self.console:
-            with open(os.devnull, "rb") as nothing:
+            # An empty file of our own, never the host's /dev/null: crun 1.8.1 chowns the
+            # stdin it is given to the container's user (containers/crun#1845).
+            nothing_path = os.path.join(os.path.dirname(self.stdin_path), "runtime-stdin")
+            with open(nothing_path, "wb+") as nothing:
                 result = self.runtime.create(self.cid, self.bundle.path, self.pid_file, nothing,
                                              self.out, self.err, self.log, self.config, socket, self.cancel)
         else:
