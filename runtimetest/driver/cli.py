@@ -165,7 +165,8 @@ def run_suite(options):
     except DepartureError as error:
         return _usage_error(str(error))
 
-    work_root = options.keep_logs or tempfile.mkdtemp(prefix="runtimetest-run-")
+    # Absolute: a runtime may open its --log after changing directory (crun does).
+    work_root = os.path.abspath(options.keep_logs) if options.keep_logs else tempfile.mkdtemp(prefix="runtimetest-run-")
     os.makedirs(work_root, exist_ok=True)
     live = record.Record(options.state_dir, runtime.describe(), work_root)
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
