@@ -29,8 +29,6 @@ VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 	$(VM_PACKAGES) \
 	$(shell cat build/build-packages.txt)
-# The guest runs under TCG where KVM does not work: its time bounds get room.
-VM_SUITE_ARGS := --command-timeout 120 --timeout 240
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/runtimetest.spec build/checker_main.py build/freeze.sh
 
@@ -69,7 +67,7 @@ conformance: $(CHECKER)
 # spec-fixtures/ and spec-fixtures/host-cgroup2-pure/ in the guest, as one run.
 conformance-cgroup2: $(CHECKER) .deps.stamp
 	$(PY) tests/vm/vm.py -- tests/vm/conformance.sh --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) \
-		$(VM_SUITE_ARGS) $(CONFORMANCE_ARGS)
+		$(CONFORMANCE_ARGS)
 
 test: $(CHECKER)
 	$(PY) -m pytest -q

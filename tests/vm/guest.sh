@@ -7,7 +7,8 @@
 # markers the host looks for.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export PATH
+PYTHONUNBUFFERED=1  # its output goes through a pipe: show each line as it comes
+export PATH PYTHONUNBUFFERED
 
 arg() { sed -n "s/.*\brtt\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 

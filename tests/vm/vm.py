@@ -312,7 +312,7 @@ def run(argv, cwd=None, env=(), timeout=3600, cpus=2, memory=2048, out=sys.stdou
     run_dir = tempfile.mkdtemp(prefix="run-", dir=os.path.join(VM_DIR, "runs"))
     try:
         with open(os.path.join(run_dir, "command"), "w") as handle:
-            handle.write(command_script(argv, cwd, env, run_dir))
+            handle.write(command_script(argv, cwd, [("RTT_VM_ACCEL", accel), *env], run_dir))
         say(f"booting Debian {release} (cgroup_no_v1=all) under {accel.upper()}"
             f"{f' ({why})' if why else ''}, {cpus} vCPUs, {memory} MiB")
         return boot_and_run(qemu_argv(accel, vmlinuz, initrd, kernel_args(run_dir), cpus, memory),
