@@ -333,15 +333,27 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
     reader = v2_tree(tmp_path, {"memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1"})
     events = tmp_path / "cgroup" / PATH.lstrip("/") / "memory.events"
     spec = resources(memory={"limit": 64 * MiB})
-    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target: ("killed (SIGKILL)", 60 * MiB))
+    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *bounds: ("killed (SIGKILL)", 60 * MiB))
     assert run(reader, "linux.resources.memory.limit.enforced", spec).failures == [
         'linux.resources.memory.limit: expected "killed by the cgroup\'s OOM killer", '
         f'found "killed at {60 * MiB} bytes" (memory.events oom_kill 1 -> 1: not the cgroup\'s doing)']
 
-    def killed_by_the_cgroup(target):
+    def killed_by_the_cgroup(target, *bounds):
         events.write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")
         return "killed (SIGKILL)", 60 * MiB
 
     monkeypatch.setattr(cgroups, "allocate_in_child", killed_by_the_cgroup)
     passed = run(reader, "linux.resources.memory.limit.enforced", spec)
     assert passed.status == "pass" and "memory.events oom_kill 1 -> 2" in " ".join(passed.notes)
+
+
+def test_the_probes_take_the_drivers_time_scale(tmp_path, run, monkeypatch):
+    reader = v2_tree(tmp_path, {})
+    bounds = []
+    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *given: bounds.append(given) or ("killed (SIGKILL)", 0))
+    spec = resources(memory={"limit": 64 * MiB})
+    run(reader, "linux.resources.memory.limit.enforced", spec)
+    spec["annotations"] = {"org.runtimetest.time-scale": "4"}
+    run(reader, "linux.resources.memory.limit.enforced", spec)
+    assert bounds == [(cgroups.PROBE_SECONDS, cgroups.PROBE_MOST_SECONDS),
+                      (4 * cgroups.PROBE_SECONDS, 4 * cgroups.PROBE_MOST_SECONDS)]

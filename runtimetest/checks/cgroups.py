@@ -745,6 +745,16 @@ MEMORY_PROBE_MARGIN = 32 << 20
 PROBE_SECONDS = 3
 PROBE_MOST_SECONDS = 60
 TOO_SLOW = "too slow"
+# Written by the driver on a machine slower than usual (suite --time-scale).
+TIME_SCALE = "org.runtimetest.time-scale"
+
+
+def time_scale(spec):
+    """How many times slower than usual the driver says this machine is (1 when it does not say)."""
+    try:
+        return max(float(spec.annotation(TIME_SCALE) or 1), 1.0)
+    except ValueError:
+        return 1.0
 
 
 @check("linux.resources.pids.limit.enforced", MUST, "config-linux.md#pids", needs="linux.resources.pids.limit")
@@ -762,9 +772,10 @@ def pids_limit_is_enforced(spec, result):
     room = limit - (current or 0)
     if room > PIDS_PROBE_MAX:
         result.skip(f"probing would start {room} processes; only limits up to {PIDS_PROBE_MAX} free are probed")
-    started, failure = fork_until_refused(limit + 1)
+    seconds = PROBE_MOST_SECONDS * time_scale(spec)
+    started, failure = fork_until_refused(limit + 1, seconds)
     if failure == TOO_SLOW:
-        result.skip(f"the probe started only {started} processes in {PROBE_MOST_SECONDS}s: too slow to tell")
+        result.skip(f"the probe started only {started} processes in {seconds:g}s: too slow to tell")
     if failure is None:
         already = f" with {current} tasks already in the cgroup" if current else ""
         result.fail("linux.resources.pids.limit", limit, f"{started} more processes started",
@@ -779,16 +790,17 @@ def pids_limit_is_enforced(spec, result):
         result.note(f"fork(2) failed with EAGAIN after {started} more processes")
 
 
-def fork_until_refused(most):
+def fork_until_refused(most, seconds=None):
     """Fork children that wait, until fork fails or `most` started; returns (started, why it stopped):
     the errno of the failed fork, TOO_SLOW, or None.
 
     Every child blocks reading a pipe and exits when it closes; all are reaped
-    before returning, and nothing runs longer than PROBE_MOST_SECONDS.
+    before returning, and nothing runs longer than `seconds` (PROBE_MOST_SECONDS).
     """
+    seconds = PROBE_MOST_SECONDS if seconds is None else seconds
     reader_fd, writer_fd = os.pipe()
     children, failure = [], None
-    deadline = time.monotonic() + PROBE_MOST_SECONDS
+    deadline = time.monotonic() + seconds
     try:
         while len(children) < most:
             if time.monotonic() >= deadline:
@@ -800,7 +812,7 @@ def fork_until_refused(most):
                 failure = error.errno
                 break
             if pid == 0:
-                wait_for_close(reader_fd, writer_fd)
+                wait_for_close(reader_fd, writer_fd, seconds)
             children.append(pid)
     finally:
         os.close(writer_fd)
@@ -809,11 +821,11 @@ def fork_until_refused(most):
     return len(children), failure
 
 
-def wait_for_close(reader_fd, writer_fd):
+def wait_for_close(reader_fd, writer_fd, seconds):
     """A probe child: block until the checker closes the pipe, then exit at once."""
     try:
         os.close(writer_fd)
-        signal.alarm(PROBE_MOST_SECONDS + 10)  # never outlive the probe, whatever happens
+        signal.alarm(int(seconds) + 10)  # never outlive the probe, whatever happens
         os.read(reader_fd, 1)
     finally:
         os._exit(0)
@@ -846,7 +858,8 @@ def memory_limit_is_enforced(spec, result):
     group = memory_group_to_probe(result)
     kills_before = oom_kills(group)
     target = limit + swap_room + MEMORY_PROBE_MARGIN
-    outcome, allocated = allocate_in_child(target)
+    stall = PROBE_SECONDS * time_scale(spec)
+    outcome, allocated = allocate_in_child(target, stall, PROBE_MOST_SECONDS * time_scale(spec))
     if outcome.startswith("error"):
         result.skip(f"the probe could not run: {outcome}")
     kills = f"memory.events oom_kill {kills_before} -> {oom_kills(group)}" if kills_before is not None else None
@@ -855,7 +868,7 @@ def memory_limit_is_enforced(spec, result):
                     why=f"then {outcome}")
     elif outcome == "stalled" and not oom_disabled:
         result.fail("linux.resources.memory.limit", "refused or OOM-killed", "allocation stalled",
-                    why=f"the child made no progress for {PROBE_SECONDS}s, at {allocated} bytes")
+                    why=f"the child made no progress for {stall:g}s, at {allocated} bytes")
     elif outcome.startswith("killed") and kills is not None and oom_kills(group) == kills_before:
         result.fail("linux.resources.memory.limit", "killed by the cgroup's OOM killer",
                     f"killed at {allocated} bytes", why=f"{kills}: not the cgroup's doing")
@@ -905,14 +918,17 @@ PROBE_CHUNK = 1 << 20
 TOO_SLOW_EXIT = 5
 
 
-def allocate_in_child(target):
+def allocate_in_child(target, stall=None, most=None):
     """Fork a child that touches up to `target` bytes; (how it ended, bytes it got).
 
-    It ends refused, killed, allocated, or stalled (no progress for
-    PROBE_SECONDS: its own alarm ends it). It reports each MiB it holds on a
-    pipe, so the checker knows how far it got. The checker only waits: at a
-    limit with the OOM killer off, anything it allocated would stall it too.
+    It ends refused, killed, allocated, or stalled (no progress for `stall`
+    seconds, PROBE_SECONDS: its own alarm ends it), and gives up after `most`
+    (PROBE_MOST_SECONDS). It reports each MiB it holds on a pipe, so the
+    checker knows how far it got. The checker only waits: at a limit with the
+    OOM killer off, anything it allocated would stall it too.
     """
+    stall = PROBE_SECONDS if stall is None else stall
+    most = PROBE_MOST_SECONDS if most is None else most
     reader_fd, writer_fd = os.pipe()
     try:
         pid = os.fork()
@@ -922,7 +938,7 @@ def allocate_in_child(target):
         return f"error: fork: {error.strerror}", 0
     if pid == 0:
         os.close(reader_fd)
-        allocate_and_exit(target, writer_fd)
+        allocate_and_exit(target, writer_fd, stall, most)
     os.close(writer_fd)
     # Blocking wait: the child ends by itself within its alarms.
     _, status = os.waitpid(pid, 0)
@@ -937,7 +953,7 @@ def allocate_in_child(target):
         return f"error: child died of signal {sig}", allocated
     code = os.WEXITSTATUS(status)
     if code == TOO_SLOW_EXIT:
-        return f"error: too slow to tell: {allocated >> 20} MiB in {PROBE_MOST_SECONDS}s", allocated
+        return f"error: too slow to tell: {allocated >> 20} MiB in {most:g}s", allocated
     return {0: "allocated", 3: "refused (MemoryError)"}.get(code, f"error: child exited {code}"), allocated
 
 
@@ -954,11 +970,12 @@ def charge_chunk():
     return b"\1" * PROBE_CHUNK  # written, so every page is really charged
 
 
-def allocate_and_exit(target, progress_fd):
+def allocate_and_exit(target, progress_fd, stall, most):
     """The memory probe child: first in line for the OOM killer, bounded in time.
 
     Its alarm is set again before each MiB: SIGALRM (default action: terminate)
-    ends it once one MiB takes PROBE_SECONDS, as at a limit with the OOM killer off.
+    ends it once one MiB takes `stall` seconds, as at a limit with the OOM
+    killer off; after `most` seconds it gives up.
     """
     code = 4
     try:
@@ -968,10 +985,10 @@ def allocate_and_exit(target, progress_fd):
         try:
             code = 0
             while len(kept) * PROBE_CHUNK < target:
-                if time.monotonic() - started > PROBE_MOST_SECONDS:
+                if time.monotonic() - started > most:
                     code = TOO_SLOW_EXIT
                     break
-                signal.alarm(PROBE_SECONDS)
+                signal.alarm(max(1, round(stall)))
                 kept.append(charge_chunk())
                 os.write(progress_fd, b".")
         except MemoryError:
