@@ -270,11 +270,14 @@ def kvm_usable():
 def probe_kvm():
     vmlinuz, release = kernel()
     qemu = Qemu(qemu_argv("kvm", vmlinuz, initramfs(release), kernel_args(VM_DIR, probe=True), 1, 256))
+    said = []
     try:
         for line in qemu.lines(time.monotonic() + PROBE_SECONDS):
             if PROBE_OK in line:
                 return True, "a KVM guest started"
-        return False, f"qemu -accel kvm exited ({qemu.process.poll()})"
+            said.append(line.strip())
+        last = next((line for line in reversed(said) if line), "no message")
+        return False, f"qemu -accel kvm failed: {last[:200]}"
     except VMError:
         return False, f"a KVM guest did not start in {PROBE_SECONDS}s"
     finally:
