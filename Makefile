@@ -4,6 +4,9 @@
 #   make conformance [RUNTIME=runc|crun|runsc|PATH] [JOBS=N] [CONFORMANCE_ARGS="--junit FILE ..."]
 #                                     run spec-fixtures/ against a runtime; fails
 #                                     when the runtime fails a case
+#   make conformance-cgroup2 [RUNTIME=runc|crun] [JOBS=N] [CONFORMANCE_ARGS=...]
+#                                     the same, on a pure cgroup v2 host: a qemu VM
+#                                     booting Debian's kernel (tests/vm/)
 #   make test                         the project's tests (unit + real containers)
 #   make bench                        start-up cost of the checker vs a static no-op and
 #                                     a frozen hello world, with a breakdown
@@ -28,12 +31,14 @@ HELLO := build/runtimetest-hello
 # Debian packages: the runtimes under test; busybox for the start-up floor and
 # the cases that need a shell; iproute2, util-linux and procps, with which the
 # tests prepare the host (veth devices, namespaces, unshare, taskset, pgrep);
+# qemu, cpio and kmod, with which tests/vm/ makes the pure cgroup v2 host;
 # and what building the static checker needs (build/build-packages.txt, shared
 # with Dockerfile.static: Debian's own Python, see build/freeze.sh); podman, with
 # catatonit (its --init) and uidmap (rootless), the real client whose configs
 # tests/test_clients_podman.py runs.
+VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
-	podman catatonit uidmap \
+	podman catatonit uidmap $(VM_PACKAGES) \
 	$(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
 	build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh build/requirements.txt
@@ -42,7 +47,7 @@ N ?= 20000
 SEED ?= $(shell date +%s)
 FUZZ_JOBS ?= 2
 
-.PHONY: all deps venv static conformance test bench fuzz peer-runtime-tools clean distclean
+.PHONY: all deps venv static conformance conformance-cgroup2 test bench fuzz peer-runtime-tools clean distclean
 
 all: static
 
@@ -72,6 +77,11 @@ $(CHECKER): $(VENV)/.stamp $(CHECKER_SOURCES)
 
 conformance: $(CHECKER)
 	$(VENV)/bin/runtimetest suite --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) $(CONFORMANCE_ARGS) spec-fixtures
+
+# spec-fixtures/ and spec-fixtures/host-cgroup2-pure/ in the guest, as one run.
+conformance-cgroup2: $(CHECKER) .deps.stamp
+	$(PY) tests/vm/vm.py -- tests/vm/conformance.sh --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) \
+		$(CONFORMANCE_ARGS)
 
 test: $(CHECKER)
 	$(PY) -m pytest -q

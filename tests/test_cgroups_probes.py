@@ -73,7 +73,7 @@ def stalled_probe(monkeypatch, tmp_path, version, counts):
             (tmp_path / "memory.failcnt").write_text(f"{hits}\n")
     write_counters()
 
-    def stalls(target):
+    def stalls(target, stall=None, most=None):
         write_counters()
         return "stalled", 255 << 20
     monkeypatch.setattr(cgroups, "reader", lambda: type("R", (), {"cgroup": lambda self, c: group})())
@@ -95,3 +95,37 @@ def test_a_stalled_child_without_evidence_is_a_skip_with_the_reason(monkeypatch,
     assert result.status == "skip" and "never met its limit (memory.events max+oom_kill stayed 7)" in result.skip_reason
     result = stalled_probe(monkeypatch, tmp_path / "gone", 1, [])
     assert result.status == "skip" and "cannot be read" in result.skip_reason
+
+
+def test_memory_probe_child_without_progress_is_stalled_and_reaped(monkeypatch):
+    chunks = []
+
+    def hang_after_one():  # as at a limit with the OOM killer off
+        if chunks:
+            time.sleep(30)
+        chunks.append(1)
+        return b"\1" * cgroups.PROBE_CHUNK
+
+    monkeypatch.setattr(cgroups, "charge_chunk", hang_after_one)
+    before = children_of_this_process()
+    started = time.monotonic()
+    assert cgroups.allocate_in_child(8 << 20) == ("stalled", 1 << 20)
+    assert time.monotonic() - started < cgroups.PROBE_SECONDS + 2
+    assert children_of_this_process() == before
+
+
+def test_memory_probe_that_progresses_slowly_is_not_stalled_but_bounded(monkeypatch):
+    def slow():  # an emulated machine: slow, but never stalled
+        time.sleep(0.3)
+        return b"\1" * cgroups.PROBE_CHUNK
+
+    monkeypatch.setattr(cgroups, "charge_chunk", slow)
+    monkeypatch.setattr(cgroups, "PROBE_MOST_SECONDS", 1)
+    outcome, allocated = cgroups.allocate_in_child(64 << 20)
+    assert outcome == f"error: too slow to tell: {allocated >> 20} MiB in 1s" and allocated >= 2 << 20
+    assert children_of_this_process() == []
+
+
+def test_fork_probe_out_of_time_is_too_slow_not_unlimited(monkeypatch):
+    monkeypatch.setattr(cgroups, "PROBE_MOST_SECONDS", 0)
+    assert cgroups.fork_until_refused(5) == (0, cgroups.TOO_SLOW)

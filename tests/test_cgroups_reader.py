@@ -160,13 +160,18 @@ def test_unlimited_memory_reads_as_minus_one(tmp_path, run, tree, files):
     assert "found -1" in run(reader, "linux.resources.memory.limit", resources(memory={"limit": MiB})).failures[0]
 
 
-def test_v2_swap_is_memory_plus_swap_less_memory(tmp_path, run):
-    reader = v2_tree(tmp_path, {"memory.swap.max": str(32 * MiB)})
+def test_v2_swap_is_memory_plus_swap(tmp_path, run):
+    reader = v2_tree(tmp_path, {"memory.max": str(64 * MiB), "memory.swap.max": str(32 * MiB)})
     spec = resources(memory={"limit": 64 * MiB, "swap": 96 * MiB})
     assert run(reader, "linux.resources.memory.swap", spec).status == "pass"
     spec = resources(memory={"limit": 64 * MiB, "swap": 128 * MiB})
     assert run(reader, "linux.resources.memory.swap", spec).failures == [
-        f"linux.resources.memory.swap: expected {64 * MiB}, found {32 * MiB} (memory.swap.max)"]
+        f"linux.resources.memory.swap: expected {128 * MiB}, found {96 * MiB} "
+        f"(memory.max + memory.swap.max: {64 * MiB} + {32 * MiB})"]
+    unlimited = v2_tree(tmp_path / "max", {"memory.max": str(64 * MiB), "memory.swap.max": "max"})
+    assert run(unlimited, "linux.resources.memory.swap", resources(memory={"limit": 64 * MiB, "swap": -1})).status == "pass"
+    assert run(unlimited, "linux.resources.memory.swap", spec).failures == [
+        f"linux.resources.memory.swap: expected {128 * MiB}, found -1 (memory.max + memory.swap.max: {64 * MiB} + -1)"]
 
 
 def test_v1_only_memory_settings_skip_on_v2(tmp_path, run):
@@ -206,7 +211,8 @@ def test_cpu_shares_convert_to_v2_weight_by_either_known_formula(tmp_path, run):
         assert run(reader, "linux.resources.cpu.shares", spec).status == "pass"
     assert 20 in cgroups.weight_from_shares(512)  # runc: 1 + (512 - 2) * 9999 / 262142
     reader = v2_tree(tmp_path / "default", {"cpu.weight": "100"})
-    assert run(reader, "linux.resources.cpu.shares", spec).status == "fail"
+    assert run(reader, "linux.resources.cpu.shares", spec).failures == [
+        "linux.resources.cpu.shares: expected 512, found 100 (cpu.weight: shares 512 convert to 20 or 59)"]
 
 
 def test_cpuset_lists_compare_as_sets(tmp_path, run):
@@ -321,3 +327,33 @@ def test_a_value_of_the_wrong_type_names_the_field(tmp_path, run):
     reader = v1_tree(tmp_path, {"memory.limit_in_bytes": "4096"})
     assert run(reader, "linux.resources.memory.limit", resources(memory={"limit": "4k"})).failures == [
         'linux.resources.memory.limit: spec field should be an integer, found "4k"']
+
+
+def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, monkeypatch):
+    reader = v2_tree(tmp_path, {"memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1"})
+    events = tmp_path / "cgroup" / PATH.lstrip("/") / "memory.events"
+    spec = resources(memory={"limit": 64 * MiB})
+    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *bounds: ("killed (SIGKILL)", 60 * MiB))
+    assert run(reader, "linux.resources.memory.limit.enforced", spec).failures == [
+        'linux.resources.memory.limit: expected "killed by the cgroup\'s OOM killer", '
+        f'found "killed at {60 * MiB} bytes" (memory.events oom_kill 1 -> 1: not the cgroup\'s doing)']
+
+    def killed_by_the_cgroup(target, *bounds):
+        events.write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")
+        return "killed (SIGKILL)", 60 * MiB
+
+    monkeypatch.setattr(cgroups, "allocate_in_child", killed_by_the_cgroup)
+    passed = run(reader, "linux.resources.memory.limit.enforced", spec)
+    assert passed.status == "pass" and "memory.events oom_kill 1 -> 2" in " ".join(passed.notes)
+
+
+def test_the_probes_take_the_drivers_time_scale(tmp_path, run, monkeypatch):
+    reader = v2_tree(tmp_path, {})
+    bounds = []
+    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *given: bounds.append(given) or ("killed (SIGKILL)", 0))
+    spec = resources(memory={"limit": 64 * MiB})
+    run(reader, "linux.resources.memory.limit.enforced", spec)
+    spec["annotations"] = {"org.runtimetest.time-scale": "4"}
+    run(reader, "linux.resources.memory.limit.enforced", spec)
+    assert bounds == [(cgroups.PROBE_SECONDS, cgroups.PROBE_MOST_SECONDS),
+                      (4 * cgroups.PROBE_SECONDS, 4 * cgroups.PROBE_MOST_SECONDS)]

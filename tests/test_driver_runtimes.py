@@ -1,11 +1,13 @@
 """Each runtime's adapter: its quirks, and real crun and runsc runs on this machine."""
 
 import json
+import os
 import shutil
+import tempfile
 
 import pytest
 
-from conftest import FIXTURES, requires_root, runtimetest
+from conftest import FIXTURES, ROOT, requires_root, runtimetest
 from runtimetest.driver import cgroups
 from runtimetest.driver.runtime import Crun, Runc, Runsc, Runtime, network_mode, resolve
 
@@ -102,3 +104,21 @@ def test_runsc_runs_the_lifecycle_here(checker_binary, tmp_path):
     assert results["lifecycle-states"]["status"] == "pass", run.stdout
     assert results["driver-exit-status"]["status"] == "pass", run.stdout
     assert results["driver-exit-status"]["exit_code"] == 7
+
+
+@requires_root
+@pytest.mark.skipif(shutil.which("crun") is None, reason="crun is not installed")
+def test_logs_kept_under_a_relative_directory_work_with_crun(checker_binary, tmp_path):
+    # crun opens --log after changing directory: the driver must hand it an absolute path.
+    logs = tempfile.mkdtemp(prefix="test-logs-", dir=os.path.join(ROOT, "build"))
+    try:
+        report = tmp_path / "report.json"
+        run = runtimetest("suite", "--runtime", "crun", "--json", str(report), "--state-dir",
+                          str(tmp_path / "records"), "--keep-logs", os.path.relpath(logs, ROOT), FIXTURES,
+                          "uts-hostname")
+        [case] = json.loads(report.read_text())["cases"]
+        assert case["status"] == "pass", run.stdout
+        [kept] = os.listdir(logs)
+        assert os.path.isfile(os.path.join(logs, kept, "runtime.log"))
+    finally:
+        shutil.rmtree(logs)

@@ -363,7 +363,7 @@ def memory_reservation_is_applied(spec, result, group):
 
 @resource_check("linux.resources.memory.swap", MEMORY, "linux.resources.memory.swap", "memory")
 def memory_swap_is_applied(spec, result, group):
-    """The memory+swap limit is linux.resources.memory.swap (v2: memory.swap.max = swap - limit)."""
+    """The memory+swap limit is linux.resources.memory.swap (v2: memory.max + memory.swap.max)."""
     swap = spec.int("linux.resources.memory.swap")
     if group.version == 1:
         if not group.has("memory.memsw.limit_in_bytes"):
@@ -374,8 +374,16 @@ def memory_swap_is_applied(spec, result, group):
     limit = spec.int("linux.resources.memory.limit")
     if swap >= 0 and (limit is None or limit < 0):
         result.skip("cgroup v2 limits swap apart from memory: a swap limit without a memory limit has no v2 value")
-    expected = -1 if swap < 0 else swap - limit
-    compare_file(result, "linux.resources.memory.swap", group, "memory.swap.max", expected, bytes_match)
+    # v2 keeps swap apart (memory.swap.max = swap - limit): their sum is the memory+swap limit.
+    memory, only_swap = (as_number(group.read(name)) for name in ("memory.max", "memory.swap.max"))
+    if memory is None or only_swap is None:
+        absent = "memory.max" if memory is None else "memory.swap.max"
+        result.fail("linux.resources.memory.swap", swap, None, why=f"{absent} is absent from the container's cgroup")
+        return
+    found = UNLIMITED if UNLIMITED in (memory, only_swap) else memory + only_swap
+    if not bytes_match(swap, found):
+        result.fail("linux.resources.memory.swap", swap, shown(found),
+                    why=f"memory.max + memory.swap.max: {shown(memory)} + {shown(only_swap)}")
 
 
 @resource_check("linux.resources.memory.swappiness", MEMORY, "linux.resources.memory.swappiness", "memory")
@@ -425,8 +433,12 @@ def cpu_shares_are_applied(spec, result, group):
         compare_file(result, "linux.resources.cpu.shares", group, "cpu.shares", shares)
         return
     accepted = weight_from_shares(shares)
-    compare_file(result, "linux.resources.cpu.shares", group, "cpu.weight", accepted,
-                 lambda expected, found: found in expected)
+    text = group.read("cpu.weight")
+    if text is None:
+        result.fail("linux.resources.cpu.shares", shares, None, why="cpu.weight is absent from the container's cgroup")
+    elif int(text) not in accepted:
+        result.fail("linux.resources.cpu.shares", shares, int(text),
+                    why=f"cpu.weight: shares {shares} convert to {' or '.join(map(str, accepted))}")
 
 
 def cpu_max(group):
@@ -728,8 +740,22 @@ def unified_is_applied(spec, result):
 PIDS_PROBE_MAX = 256  # never start more processes than this
 MEMORY_PROBE_MAX = 1 << 30  # never allocate more than this (plus the margin)
 MEMORY_PROBE_MARGIN = 32 << 20
+# A probe making no progress for PROBE_SECONDS is stalled; none runs longer than
+# PROBE_MOST_SECONDS, however slow the machine (an emulated one is ~20x slower).
 PROBE_SECONDS = 3
 SIGKILL, SIGALRM = 9, 14  # how a probe child ends: at the limit, or at its own alarm
+PROBE_MOST_SECONDS = 60
+TOO_SLOW = "too slow"
+# Written by the driver on a machine slower than usual (suite --time-scale).
+TIME_SCALE = "org.runtimetest.time-scale"
+
+
+def time_scale(spec):
+    """How many times slower than usual the driver says this machine is (1 when it does not say)."""
+    try:
+        return max(float(spec.annotation(TIME_SCALE) or 1), 1.0)
+    except ValueError:
+        return 1.0
 
 
 @check("linux.resources.pids.limit.enforced", MUST, "config-linux.md#pids", needs="linux.resources.pids.limit")
@@ -747,7 +773,10 @@ def pids_limit_is_enforced(spec, result):
     room = limit - (current or 0)
     if room > PIDS_PROBE_MAX:
         result.skip(f"probing would start {room} processes; only limits up to {PIDS_PROBE_MAX} free are probed")
-    started, failure = fork_until_refused(limit + 1)
+    seconds = PROBE_MOST_SECONDS * time_scale(spec)
+    started, failure = fork_until_refused(limit + 1, seconds)
+    if failure == TOO_SLOW:
+        result.skip(f"the probe started only {started} processes in {seconds:g}s: too slow to tell")
     if failure is None:
         already = f" with {current} tasks already in the cgroup" if current else ""
         result.fail("linux.resources.pids.limit", limit, f"{started} more processes started",
@@ -762,26 +791,31 @@ def pids_limit_is_enforced(spec, result):
         result.note(f"fork(2) failed with EAGAIN after {started} more processes")
 
 
-def fork_until_refused(most):
-    """Fork children that wait, until fork fails or `most` started; returns (started, errno or None).
+def fork_until_refused(most, seconds=None):
+    """Fork children that wait, until fork fails or `most` started; returns (started, why it stopped):
+    the errno of the failed fork, TOO_SLOW, or None.
 
     Every child blocks reading a pipe and exits when it closes; all are reaped
-    before returning, and nothing runs longer than PROBE_SECONDS.
+    before returning, and nothing runs longer than `seconds` (PROBE_MOST_SECONDS).
     """
     import signal  # noqa: F401  here, once: children that imported it each would pay in memory
 
+    seconds = PROBE_MOST_SECONDS if seconds is None else seconds
     reader_fd, writer_fd = os.pipe()
     children, failure = [], None
-    deadline = time.monotonic() + PROBE_SECONDS
+    deadline = time.monotonic() + seconds
     try:
-        while len(children) < most and time.monotonic() < deadline:
+        while len(children) < most:
+            if time.monotonic() >= deadline:
+                failure = TOO_SLOW
+                break
             try:
                 pid = os.fork()
             except OSError as error:
                 failure = error.errno
                 break
             if pid == 0:
-                wait_for_close(reader_fd, writer_fd)
+                wait_for_close(reader_fd, writer_fd, seconds)
             children.append(pid)
     finally:
         os.close(writer_fd)
@@ -790,13 +824,13 @@ def fork_until_refused(most):
     return len(children), failure
 
 
-def wait_for_close(reader_fd, writer_fd):
+def wait_for_close(reader_fd, writer_fd, seconds):
     """A probe child: block until the checker closes the pipe, then exit at once."""
     try:
         os.close(writer_fd)
         import signal  # imported by the parent before the fork: here a look-up
 
-        signal.alarm(PROBE_SECONDS * 2)  # never outlive the probe, whatever happens
+        signal.alarm(int(seconds) + 10)  # never outlive the probe, whatever happens
         os.read(reader_fd, 1)
     finally:
         os._exit(0)
@@ -812,7 +846,10 @@ def reap(children):
 
 @check("linux.resources.memory.limit.enforced", MUST, MEMORY, needs="linux.resources.memory.limit")
 def memory_limit_is_enforced(spec, result):
-    """A child allocating past linux.resources.memory.limit is refused or killed; the checker survives."""
+    """A child allocating past linux.resources.memory.limit is refused or killed; the checker survives.
+
+    On cgroup v2, a kill must show in memory.events as the cgroup's own OOM kill.
+    """
     skip_without_cgroup_management(spec, result)
     limit = spec.int("linux.resources.memory.limit")
     if limit <= 0:
@@ -823,26 +860,49 @@ def memory_limit_is_enforced(spec, result):
     swap_room = swap_allowance(spec, limit)
     if swap_room is None:
         result.skip("swap is on and memory+swap is not limited: a child past the limit is swapped, not stopped")
-    group = None
-    try:
-        group = reader().cgroup("memory")
-        if group.read("memory.oom.group") == "1":
-            result.skip("memory.oom.group is set: an OOM kill would take the checker with it")
-    except CgroupUnavailable:
-        pass
+    group = memory_group_to_probe(result)
+    kills_before = oom_kills(group)
     target = limit + swap_room + MEMORY_PROBE_MARGIN
+    stall = PROBE_SECONDS * time_scale(spec)
     before = limit_hits(group)
-    outcome, allocated = allocate_in_child(target)
+    outcome, allocated = allocate_in_child(target, stall, PROBE_MOST_SECONDS * time_scale(spec))
     after = limit_hits(group)
     if outcome.startswith("error"):
         result.skip(f"the probe could not run: {outcome}")
+    kills = f"memory.events oom_kill {kills_before} -> {oom_kills(group)}" if kills_before is not None else None
     if outcome == "allocated" or allocated > limit + swap_room:
         result.fail("linux.resources.memory.limit", limit, f"a child allocated {allocated} bytes",
                     why=f"then {outcome}")
     elif outcome == "stalled" and not oom_disabled:
-        judge_stall(result, allocated, before, after)
+        judge_stall(result, allocated, before, after, stall)
+    elif outcome.startswith("killed") and kills is not None and oom_kills(group) == kills_before:
+        result.fail("linux.resources.memory.limit", "killed by the cgroup's OOM killer",
+                    f"killed at {allocated} bytes", why=f"{kills}: not the cgroup's doing")
     else:
-        result.note(f"a child allocating up to {target} bytes was {outcome} after {allocated}")
+        result.note(f"a child allocating up to {target} bytes was {outcome} after {allocated}"
+                    + (f" ({kills})" if kills else ""))
+
+
+def memory_group_to_probe(result):
+    """The container's memory cgroup, or None; SKIPs when an OOM kill would take the checker along."""
+    try:
+        group = reader().cgroup("memory")
+    except CgroupUnavailable:
+        return None
+    if group.read("memory.oom.group") == "1":
+        result.skip("memory.oom.group is set: an OOM kill would take the checker with it")
+    return group
+
+
+def oom_kills(group):
+    """The oom_kill count of a v2 cgroup's memory.events, or None where there is none."""
+    if group is None or group.version != 2:
+        return None
+    for line in (group.read("memory.events") or "").splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill" and value.strip().isdigit():
+            return int(value)
+    return None
 
 
 def limit_hits(group):
@@ -863,14 +923,14 @@ def limit_hits(group):
     return ("memory.failcnt", int(text)) if text and text.isdigit() else None
 
 
-def judge_stall(result, allocated, before, after):
+def judge_stall(result, allocated, before, after, stall):
     """A child still allocating at the alarm: held at the limit (enforced) or just slow, as the counters tell.
 
     At the limit the kernel reclaims before it OOM-kills: a child whose own
     pages are file-backed (an interpreter unpacked on a disk) is paged in and
     out and can stay below the limit for seconds without being killed.
     """
-    stalled = f"the child was still allocating after {PROBE_SECONDS}s, at {allocated} bytes"
+    stalled = f"the child made no progress for {stall:g}s, at {allocated} bytes"
     if before is None or after is None:
         result.skip(f"{stalled}, and the cgroup's counters (memory.events, memory.failcnt) cannot be "
                     "read to tell whether the limit held it")
@@ -896,14 +956,23 @@ def swap_allowance(spec, limit):
     return max(memsw - limit, 0)
 
 
-def allocate_in_child(target):
+PROBE_CHUNK = 1 << 20
+TOO_SLOW_EXIT = 5
+
+
+def allocate_in_child(target, stall=None, most=None):
     """Fork a child that touches up to `target` bytes; (how it ended, bytes it got).
 
-    It ends refused, killed, stalled (its own alarm) or allocated; it reports
-    each MiB it holds on a pipe, so the checker knows how far it got.
+    It ends refused, killed, allocated, or stalled (no progress for `stall`
+    seconds, PROBE_SECONDS: its own alarm ends it), and gives up after `most`
+    (PROBE_MOST_SECONDS). It reports each MiB it holds on a pipe, so the
+    checker knows how far it got. The checker only waits: at a limit with the
+    OOM killer off, anything it allocated would stall it too.
     """
     import signal  # noqa: F401  before the fork: the child's memory is the probe's measure
 
+    stall = PROBE_SECONDS if stall is None else stall
+    most = PROBE_MOST_SECONDS if most is None else most
     reader_fd, writer_fd = os.pipe()
     try:
         pid = os.fork()
@@ -913,9 +982,9 @@ def allocate_in_child(target):
         return f"error: fork: {error.strerror}", 0
     if pid == 0:
         os.close(reader_fd)
-        allocate_and_exit(target, writer_fd)
+        allocate_and_exit(target, writer_fd, stall, most)
     os.close(writer_fd)
-    # Blocking wait: the child ends by itself within the alarm it set.
+    # Blocking wait: the child ends by itself within its alarms.
     _, status = os.waitpid(pid, 0)
     allocated = drain(reader_fd) * PROBE_CHUNK
     os.close(reader_fd)
@@ -927,6 +996,8 @@ def allocate_in_child(target):
             return "stalled", allocated
         return f"error: child died of signal {sig}", allocated
     code = os.WEXITSTATUS(status)
+    if code == TOO_SLOW_EXIT:
+        return f"error: too slow to tell: {allocated >> 20} MiB in {most:g}s", allocated
     return {0: "allocated", 3: "refused (MemoryError)"}.get(code, f"error: child exited {code}"), allocated
 
 
@@ -939,24 +1010,33 @@ def drain(fd):
         count += len(data)
 
 
-PROBE_CHUNK = 1 << 20
+def charge_chunk():
+    return b"\1" * PROBE_CHUNK  # written, so every page is really charged
 
 
-def allocate_and_exit(target, progress_fd):
-    """The memory probe child: first in line for the OOM killer, bounded in time."""
+def allocate_and_exit(target, progress_fd, stall, most):
+    """The memory probe child: first in line for the OOM killer, bounded in time.
+
+    Its alarm is set again before each MiB: SIGALRM (default action: terminate)
+    ends it once one MiB takes `stall` seconds, as at a limit with the OOM
+    killer off; after `most` seconds it gives up.
+    """
     code = 4
     try:
         import signal  # imported by the parent before the fork: here a look-up
 
-        signal.alarm(PROBE_SECONDS)  # default action: terminate, even while stalled at the limit
         with open("/proc/self/oom_score_adj", "w") as handle:
             handle.write("1000")
-        kept = []
+        kept, started = [], time.monotonic()
         try:
-            while len(kept) * PROBE_CHUNK < target:
-                kept.append(b"\1" * PROBE_CHUNK)  # written, so every page is really charged
-                os.write(progress_fd, b".")
             code = 0
+            while len(kept) * PROBE_CHUNK < target:
+                if time.monotonic() - started > most:
+                    code = TOO_SLOW_EXIT
+                    break
+                signal.alarm(max(1, round(stall)))
+                kept.append(charge_chunk())
+                os.write(progress_fd, b".")
         except MemoryError:
             code = 3
     finally:

@@ -1,6 +1,7 @@
 """`runtimetest suite`, `runtimetest clean` and `runtimetest bench`: the host side."""
 
 import argparse
+import functools
 import os
 import shutil
 import signal
@@ -44,6 +45,9 @@ def parser():
                        help=f"seconds a case may run when it has no NAME.timeout (default {DEFAULT_CASE_TIMEOUT:g})")
     suite.add_argument("--command-timeout", type=float, default=DEFAULT_COMMAND_TIMEOUT,
                        help=f"seconds any one runtime command may take (default {DEFAULT_COMMAND_TIMEOUT:g})")
+    suite.add_argument("--time-scale", type=float, default=1.0, metavar="N",
+                       help="how many times slower than usual this machine is (an emulated one: 4): "
+                            "multiplies --timeout and --command-timeout, and the checker's probes' bounds")
     suite.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER),
                        help="the static checker binary (default: build/runtimetest)")
     suite.add_argument("--json", metavar="FILE", help="write a JSON report of every case")
@@ -217,6 +221,9 @@ def run_suite(options):
         return 0
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
+    if not options.time_scale >= 1:
+        return _usage_error(f"--time-scale {options.time_scale:g}: must be 1 or more")
+    scale = options.time_scale
     if options.jobs < 1:
         return _usage_error("-j must be at least 1")
     for flag, seconds in (("--timeout", options.timeout), ("--command-timeout", options.command_timeout)):
@@ -225,7 +232,7 @@ def run_suite(options):
 
     children = Children()
     try:
-        runtime = resolve(options.runtime, children, options.runtime_arg, options.command_timeout,
+        runtime = resolve(options.runtime, children, options.runtime_arg, options.command_timeout * scale,
                           adapter=options.adapter)
     except RuntimeFault as error:
         return _usage_error(str(error))
@@ -235,7 +242,8 @@ def run_suite(options):
     except DepartureError as error:
         return _usage_error(str(error))
 
-    work_root = options.keep_logs or tempfile.mkdtemp(prefix="runtimetest-run-")
+    # Absolute: a runtime may open its --log after changing directory (crun does).
+    work_root = os.path.abspath(options.keep_logs) if options.keep_logs else tempfile.mkdtemp(prefix="runtimetest-run-")
     os.makedirs(work_root, exist_ok=True)
     try:
         live = record.Record(options.state_dir, runtime.describe(), work_root, keep_logs=bool(options.keep_logs))
@@ -244,7 +252,8 @@ def run_suite(options):
             shutil.rmtree(work_root, ignore_errors=True)
         return _usage_error(str(error))
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
-                        default_timeout=options.timeout, record=live, annotate=hostfacts.annotate,
+                        default_timeout=options.timeout * scale, record=live,
+                        annotate=functools.partial(hostfacts.annotate, time_scale=scale),
                         departures=known)
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)

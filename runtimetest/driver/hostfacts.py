@@ -39,6 +39,10 @@ Keys (every value is a string):
       the propagation ("shared", "slave", "shared,slave", "private" or
       "unbindable") of the host mount that holds root.path: a slave rootfs can
       only have a master to follow when that mount propagates.
+  org.runtimetest.time-scale
+      how many times slower than usual the machine is (`suite --time-scale`,
+      an emulated one), when not 1: the checker's enforcement probes give
+      themselves that much longer.
 
 The driver adds, from the runtime's adapter:
 
@@ -54,6 +58,7 @@ import os
 import stat
 
 PREFIX = "org.runtimetest."
+TIME_SCALE = PREFIX + "time-scale"
 MOUNTS_PREFIX = PREFIX + "mounts."
 
 NS_FILES = {
@@ -63,11 +68,12 @@ NS_FILES = {
 CGROUP_MOUNT = "/sys/fs/cgroup"
 
 
-def annotate(spec, config, bundle_path):
+def annotate(spec, config, bundle_path, time_scale=1.0):
     """The spec with host facts added as annotations (a new dict).
 
     `config` is what the runtime gets; `bundle_path` its bundle directory (for
-    paths in the config that are relative to the bundle).
+    paths in the config that are relative to the bundle); `time_scale` how
+    many times slower than usual this machine is (`suite --time-scale`).
     """
     annotated = dict(spec)
     annotations = dict(annotated.get("annotations") or {})
@@ -79,6 +85,8 @@ def annotate(spec, config, bundle_path):
     annotations.update(cgroup_facts())
     annotations.update(privilege_facts())
     annotations.update(netdevice_facts(linux.get("netDevices")))
+    if time_scale != 1:
+        annotations[TIME_SCALE] = f"{time_scale:g}"
     return annotated
 
 
