@@ -11,7 +11,7 @@ import pytest
 from runtimetest import container
 from runtimetest.checker import run_check
 from runtimetest.checks import fds, lsm, mounts, propagation, seccomp
-from runtimetest.registry import CHECKS
+from runtimetest.registry import CHECKER, CHECKS, Result
 from runtimetest.spec import Spec
 
 BY_ID = {c.id: c for c in CHECKS}
@@ -258,3 +258,22 @@ def test_descriptors_are_those_held_at_start_not_the_checkers_own(tmp_path):
     with open(tmp_path / "later", "w"):
         assert container.fds_at_start() == at_start
         assert str(tmp_path / "later") in container.open_fds().values()
+
+
+def test_enosys_from_a_call_the_kernel_has_is_the_runtimes_stub_not_a_let_through():
+    """runc answers ENOSYS, not the default errno, for calls newer than its profile names (futex_waitv
+    under runtime-tools' profile): that call is filtered, not judged; an older unnamed call decides."""
+    class Caller:
+        def call(self, number, args):
+            name = next(n for n, num in seccomp.syscall_table().items() if num == number)
+            return seccomp.Outcome("errno", errno.ENOSYS if name == "futex_waitv" else errno.EPERM)
+
+    if seccomp.syscall_table() is None:
+        pytest.skip("no system call table for this machine")
+    result = Result(CHECKER.by_id["linux.seccomp.defaultAction"])
+    seen = seccomp.probe(result, Caller(), seccomp.syscall_table(), "linux.seccomp.defaultAction", "futex_waitv",
+                         (), "SCMP_ACT_ERRNO", None)
+    assert seen is None and result.failures == [] and "ENOSYS stub" in result.notes[0]
+    assert seccomp.probe(result, Caller(), seccomp.syscall_table(), "linux.seccomp.defaultAction", "create_module",
+                         (), "SCMP_ACT_ERRNO", None) == "create_module() fails with EPERM"
+    assert seccomp.answered_by_enosys_stub("create_module", seccomp.Outcome("errno", errno.ENOSYS), "errno", errno.EPERM) is False

@@ -244,6 +244,12 @@ def agrees(name, outcome, kind, value):
     return same
 
 
+def answered_by_enosys_stub(name, outcome, kind, value):
+    """ENOSYS from a call the kernel has, where the action asks another errno: the runtime's stub."""
+    return (kind == "errno" and value != errno.ENOSYS and outcome.kind == "errno"
+            and outcome.value == errno.ENOSYS and errno.ENOSYS not in natural_errnos(name))
+
+
 # --- argument conditions --------------------------------------------------------------
 
 def condition_holds(op, arg, value, value_two):
@@ -355,6 +361,11 @@ def probe(result, caller, table, field, name, args, action, errno_ret):
         result.note(f"{field}: {name}: {action} cannot be judged here")
         return None
     outcome = caller.call(table[name], args)
+    if answered_by_enosys_stub(name, outcome, kind, value):
+        result.note(f"{field}: {call_text(name, args)}: {outcome}, which a let-through call does not answer: "
+                    "filtered, with the ENOSYS runtimes give system calls newer than any their profile "
+                    "names (runc's and crun's ENOSYS stub, so that C libraries fall back): not judged")
+        return None
     verdict = agrees(name, outcome, kind, value)
     if verdict is None:
         result.note(f"{field}: {call_text(name, args)}: {outcome}, which the call itself may answer: not judged")
