@@ -182,11 +182,9 @@ def load(path):
     except OSError as error:
         return _problem_spec(f"cannot read {path}: {error.strerror or error}")
     try:
-        data = jsontext.loads(text)
+        data = jsontext.loads(text)  # nesting is bounded there: a ValueError, never a RecursionError
     except ValueError as error:
         return _problem_spec(f"{path} is not JSON: {error}")
-    except RecursionError:
-        return _problem_spec(f"{path} nests arrays or objects too deeply to be read")
     except MemoryError:
         return _problem_spec(f"{path} is too large to be read in this container's memory")
     if not isinstance(data, dict):
