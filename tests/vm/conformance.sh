@@ -2,15 +2,16 @@
 # Run in the guest (a pure cgroup v2 host): spec-fixtures/ and
 # spec-fixtures/host-cgroup2-pure/ (what needs real v2 controllers) as one case
 # directory, so one run prints one summary; the departures are spec-fixtures'.
+# The files are copied: the driver follows no symlink out of a case directory.
 #
 #   tests/vm/conformance.sh SUITE-OPTIONS...    (as for `runtimetest suite`)
 set -eu
 checkout=$(cd "$(dirname "$0")/../.." && pwd)
 cases=$(mktemp -d /tmp/rtt-cases.XXXXXX)
 for file in "$checkout"/spec-fixtures/* "$checkout"/spec-fixtures/host-cgroup2-pure/*; do
-    if [ -f "$file" ]; then ln -s "$file" "$cases/"; fi
+    if [ -f "$file" ]; then cp "$file" "$cases/"; fi
 done
-ln -s "$checkout/spec-fixtures/departures" "$cases/departures"
+cp -R "$checkout/spec-fixtures/departures" "$cases/departures"
 # Under TCG the guest runs many times slower than the host: its time bounds
 # (each runtime command, each case, the checker's probes) scale with it.
 case "${RTT_VM_ACCEL:-tcg}" in kvm) scale=1 ;; *) scale=4 ;; esac
