@@ -273,3 +273,20 @@ def test_the_host_views_of_cgroup_hierarchies_and_mounts_are_read_from_their_tab
     assert resources.mounts_naming(["/run/bundle x"], str(info)) == ["/run/bundle x/rootfs"]
     assert resources.mounts_naming(["rtt-none"], str(info)) == []
     assert resources.nsfs_mounts("net:[4026532000]", str(info)) == ["/run/netns/a"]
+
+
+def test_join_cgroup_on_a_pure_v2_host_makes_the_unified_cgroup(tmp_path):
+    """`join-cgroup pids` where no v1 hierarchy has pids: the unified one holds every controller
+    (on the v2 VM the step made nothing and the container was killed)."""
+    from runtimetest.driver.resources import MadeCgroup
+
+    unified, pids_v1 = tmp_path / "unified", tmp_path / "pids"
+    unified.mkdir()
+    pids_v1.mkdir()
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"cgroup2 {unified} cgroup2 rw,nosuid 0 0\n")
+    made = MadeCgroup("runtimetest/joined", only="pids", mounts=str(mounts))
+    assert list(made.places) == [""] and made.places[""] == str(unified / "runtimetest" / "joined")
+    mounts.write_text(f"cgroup2 {unified} cgroup2 rw 0 0\ncgroup {pids_v1} cgroup rw,nosuid,pids 0 0\n")
+    hybrid = MadeCgroup("runtimetest/joined2", only="pids", mounts=str(mounts))
+    assert list(hybrid.places) == ["pids"]

@@ -81,10 +81,12 @@ class MadeCgroup:
         self.relative = relative.strip("/")
         self.made = []  # directories created, parents first
         self.places = {}  # hierarchy key -> directory
-        for key, point in hierarchies(mounts).items():
-            if only is not None and only not in key.split(","):
-                continue
-            self.places[key] = self._make(point)
+        points = hierarchies(mounts)
+        keys = [key for key in points if only is None or only in key.split(",")]
+        if not keys and "" in points:
+            keys = [""]  # no v1 hierarchy has the controller: the unified one holds them all
+        for key in keys:
+            self.places[key] = self._make(points[key])
 
     def _make(self, point):
         path = point
