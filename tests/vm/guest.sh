@@ -23,8 +23,16 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
 [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t mqueue mqueue /dev/mqueue
+# The checkout may live under /tmp or /run (a fresh clone from mktemp -d): keep
+# it in sight across the tmpfs mounted there.
+mkdir -p /.rtt-project
+mount --bind "$project" /.rtt-project
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=0755 run /run
+if [ ! -d "$run" ]; then
+    mkdir -p "$project"
+    mount --bind /.rtt-project "$project"
+fi
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 for controller in $(cat /sys/fs/cgroup/cgroup.controllers); do
     echo "+$controller" > /sys/fs/cgroup/cgroup.subtree_control
