@@ -290,3 +290,15 @@ def test_join_cgroup_on_a_pure_v2_host_makes_the_unified_cgroup(tmp_path):
     mounts.write_text(f"cgroup2 {unified} cgroup2 rw 0 0\ncgroup {pids_v1} cgroup rw,nosuid,pids 0 0\n")
     hybrid = MadeCgroup("runtimetest/joined2", only="pids", mounts=str(mounts))
     assert list(hybrid.places) == ["pids"]
+
+
+def test_a_cgroup_made_below_the_cgroup2_root_needs_no_cpuset_copied(tmp_path):
+    """The v2 root has no cpuset.cpus: a child's empty one is inherited, not copied (the VM's -k runs)."""
+    from runtimetest.driver.resources import _inherit_cpuset
+
+    child = tmp_path / "runtimetest"
+    child.mkdir()
+    (child / "cpuset.cpus").write_text("\n")
+    (child / "cpuset.mems").write_text("\n")
+    _inherit_cpuset(str(tmp_path), str(child))
+    assert (child / "cpuset.cpus").read_text() == "\n"

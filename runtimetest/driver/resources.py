@@ -147,6 +147,8 @@ def _inherit_cpuset(parent, path):
         with open(mine) as handle:
             if handle.read().strip():
                 continue
+        if not os.path.exists(os.path.join(parent, name)):
+            return  # below the cgroup2 root: an empty cpuset there is the parent's, nothing to copy
         with open(os.path.join(parent, name)) as handle:
             value = handle.read().strip()
         with open(mine, "w") as handle:
