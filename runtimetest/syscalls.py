@@ -4,7 +4,7 @@ The static checker makes them with a module built into it
 (build/syscall_module.c); run from source, ctypes reaches the C library's
 syscall(3). Either way a call goes by number, for the architecture this code
 runs as: not what uname(2) says, which a LINUX32 personality turns to i686 in a
-64-bit process.
+64-bit process (see architecture()).
 
 An argument is an int (a machine word), None (0), bytes (a pointer to them) or
 a bytearray (a pointer the kernel may write through).
@@ -29,15 +29,25 @@ NUMBERS = {
 RLIM_INFINITY = (1 << 64) - 1
 
 
-def architecture():
-    """The architecture of this process's code: the machine uname(2) names, at our pointer width."""
-    machine = os.uname().machine
-    wide = struct.calcsize("P") == 8
-    if machine in ("i386", "i486", "i586", "i686", "x86_64"):
-        return "x86_64" if wide else "i386"
-    if machine.startswith("arm") or machine == "aarch64":
-        return "aarch64" if wide else "arm"
-    return machine
+# e_machine of the ELF header, for the architectures with a table here.
+ELF_MACHINES = {3: "i386", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64"}
+
+
+def architecture(exe="/proc/self/exe"):
+    """The architecture of the code this process runs, from its ELF header (None if unreadable).
+
+    Not uname(2)'s machine: under a LINUX32 personality it says i686 while an
+    x86-64 process still runs x86-64 code and makes x86-64 system calls.
+    """
+    try:
+        with open(exe, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return None
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return None
+    machine = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
+    return ELF_MACHINES.get(machine, f"ELF machine {machine}")
 
 
 def number(name):

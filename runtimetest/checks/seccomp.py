@@ -43,7 +43,6 @@ REMOVED = ("create_module", "get_kernel_syms", "query_module", "nfsservctl", "ge
 # futex_waitv(NULL, 0, 0, NULL, 0) waits for nothing: EINVAL since Linux 5.16, ENOSYS before.
 FUTEX_WAITV_SINCE = (5, 16)
 # ELF e_machine -> the table of the code the checker runs.
-ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
 # Arguments with which each call succeeds; calls not listed take none.
 SAFE_ARGS = {"getpgid": (0,), "getsid": (0,), "getpriority": (0, 0), "sched_getscheduler": (0,),
              "umask": (0o22,), "personality": (0xFFFFFFFF,)}
@@ -173,17 +172,10 @@ class NoCoreDumps:
 
 
 def own_architecture(exe="/proc/self/exe"):
-    """The architecture of the code the checker runs, from its ELF header.
+    """The architecture of the code the checker runs (runtimetest.syscalls decides it)."""
+    from ..syscalls import architecture
 
-    Not uname(2)'s machine: under `personality LINUX32` it says i686 while the
-    process still runs x86-64 code and makes x86-64 system calls.
-    """
-    with open(exe, "rb") as handle:
-        header = handle.read(20)
-    if len(header) < 20 or header[:4] != b"\x7fELF":
-        return None
-    machine = int.from_bytes(header[18:20], "little" if header[5] == 1 else "big")
-    return ELF_MACHINES.get(machine, f"ELF machine {machine}")
+    return architecture(exe)
 
 
 def syscall_table():
