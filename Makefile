@@ -40,7 +40,8 @@ VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 	podman catatonit uidmap $(VM_PACKAGES) \
 	$(shell cat build/build-packages.txt)
-CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/checks/*.py) \
+CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/core/*.py runtimetest/linux/*.py runtimetest/checker/*.py \
+	runtimetest/checker/checks/*.py runtimetest/checker/checks/*/*.py) \
 	build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh build/requirements.txt
 
 N ?= 20000
@@ -87,8 +88,8 @@ test: $(CHECKER)
 	$(PY) -m pytest -q
 
 # The bench's second floor: hello world frozen by the same recipe.
-$(HELLO): $(VENV)/.stamp runtimetest/hello.py build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh
-	build/freeze.sh $(PY) $(HELLO) runtimetest.hello
+$(HELLO): $(VENV)/.stamp runtimetest/checker/hello.py build/static_main.c build/syscall_module.c build/collect.py build/freeze.sh
+	build/freeze.sh $(PY) $(HELLO) runtimetest.checker.hello
 
 bench: $(CHECKER) $(HELLO)
 	$(VENV)/bin/runtimetest bench --runtime $(RUNTIME)

@@ -5,7 +5,7 @@
 #
 #   build/freeze.sh PYTHON OUTPUT [ENTRY_MODULE]
 #
-# ENTRY_MODULE (default runtimetest.checker) names the module whose entry() runs.
+# ENTRY_MODULE (default runtimetest.checker.main) names the module whose entry() runs.
 # PYTHON must be the interpreter whose libpython3.X.a is linked (Debian's
 # python3, or a venv made from it): the archive holds its byte code. Nothing is
 # unpacked at run time, so the binary starts in any rootfs (read-only, no /tmp,
@@ -14,7 +14,7 @@
 set -eu
 python=${1:?usage: freeze.sh PYTHON OUTPUT [ENTRY_MODULE]}
 output=${2:?usage: freeze.sh PYTHON OUTPUT [ENTRY_MODULE]}
-entry=${3:-runtimetest.checker}
+entry=${3:-runtimetest.checker.main}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/runtimetest-freeze.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -1,3 +1,3 @@
-from .cli import entry
+from runtimetest.cli import entry
 
 entry()

@@ -1,6 +1,6 @@
 """The `runtimetest` command on the host: driver sub-commands, else the checker.
 
-The frozen in-container binary is built from runtimetest.checker alone, so the
+The frozen in-container binary is built from runtimetest.checker.main alone, so the
 driver is never part of its import graph.
 """
 
@@ -12,9 +12,9 @@ DRIVER_COMMANDS = ("suite", "clean", "bench", "annotate")
 def entry():
     argv = sys.argv[1:]
     if argv and argv[0] in DRIVER_COMMANDS:
-        from .driver.cli import main as driver_main
+        from runtimetest.driver.cli import main as driver_main
 
         sys.exit(driver_main(argv))
-    from .checker import entry as checker_entry
+    from runtimetest.checker.main import entry as checker_entry
 
     checker_entry()

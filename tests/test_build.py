@@ -37,7 +37,7 @@ def test_two_builds_at_once_succeed_and_agree(tmp_path):
     succeed, and the same sources give the same bytes."""
     python = os.path.join(ROOT, ".venv", "bin", "python")
     outputs = [tmp_path / f"hello-{n}" for n in (1, 2)]
-    builds = [subprocess.Popen([os.path.join(ROOT, "build", "freeze.sh"), python, str(out), "runtimetest.hello"],
+    builds = [subprocess.Popen([os.path.join(ROOT, "build", "freeze.sh"), python, str(out), "runtimetest.checker.hello"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for out in outputs]
     for build in builds:
         log = build.communicate(timeout=600)[0]

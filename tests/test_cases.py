@@ -2,7 +2,7 @@
 
 import json
 
-from runtimetest.driver.cases import BrokenCase, Case, discover
+from runtimetest.driver.cases.load import BrokenCase, Case, discover
 
 
 def write(directory, name, text):

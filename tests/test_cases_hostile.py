@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import ROOT, requires_root
-from runtimetest.driver.cases import BrokenCase, Case, discover
+from runtimetest.driver.cases.load import BrokenCase, Case, discover
 
 DEEP = "[" * 1000 + "]" * 1000
 

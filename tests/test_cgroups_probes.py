@@ -7,7 +7,7 @@ must stop by themselves, at their bound, and leave no child behind.
 import os
 import time
 
-from runtimetest.checks import cgroups
+from runtimetest.checker.checks import cgroups
 
 
 def children_of_this_process():
@@ -42,9 +42,9 @@ def test_memory_probe_child_reports_what_it_got_and_is_reaped():
 
 
 def test_memory_probe_refuses_limits_it_will_not_allocate(monkeypatch):
-    from runtimetest.checker import run_check
-    from runtimetest.registry import CHECKER
-    from runtimetest.spec import Spec
+    from runtimetest.checker.main import run_check
+    from runtimetest.core.registry import CHECKER
+    from runtimetest.core.spec import Spec
 
     spec = Spec({"linux": {"resources": {"memory": {"limit": 4 << 30}}}})
     result = run_check(CHECKER.by_id["linux.resources.memory.limit.enforced"], spec)
@@ -56,9 +56,9 @@ MEMORY_EVENTS = "low 0\nhigh 0\nmax {max}\noom 0\noom_kill {kill}\noom_group_kil
 
 def stalled_probe(monkeypatch, tmp_path, version, counts):
     """The memory probe with a child that stalls, against a cgroup directory whose counters move as given."""
-    from runtimetest.checker import run_check
-    from runtimetest.registry import CHECKER
-    from runtimetest.spec import Spec
+    from runtimetest.checker.main import run_check
+    from runtimetest.core.registry import CHECKER
+    from runtimetest.core.spec import Spec
 
     group = cgroups.Cgroup(version, str(tmp_path))
     steps = iter(counts)

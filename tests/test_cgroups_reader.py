@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from runtimetest.checker import run_check
-from runtimetest.checks import cgroups
-from runtimetest.checks.cgroups import CgroupReader, CgroupUnavailable
-from runtimetest.registry import CHECKER
-from runtimetest.spec import Spec
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import cgroups
+from runtimetest.checker.checks.cgroups import CgroupReader, CgroupUnavailable
+from runtimetest.core.registry import CHECKER
+from runtimetest.core.spec import Spec
 
 PATH = "/runtimetest/c1"
 V1_CONTROLLERS = ["cpu,cpuacct", "cpuset", "memory", "pids", "blkio"]

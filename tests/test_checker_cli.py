@@ -66,8 +66,8 @@ def test_names_select_checks_by_id_or_prefix(tmp_path):
 
 
 def test_level_decides_which_failures_reach_stderr(tmp_path, monkeypatch):
-    from runtimetest import registry
-    from runtimetest.report import Reporter
+    from runtimetest.core import registry
+    from runtimetest.core.report import Reporter
 
     class Stream:
         def __init__(self):
@@ -107,8 +107,9 @@ def test_broken_spec_never_gives_a_traceback(tmp_path):
 
 
 def test_an_exception_inside_a_check_is_one_failure_and_the_next_check_runs(tmp_path, monkeypatch):
-    from runtimetest import checker, registry
-    from runtimetest.spec import Spec
+    from runtimetest.checker import main as checker
+    from runtimetest.core import registry
+    from runtimetest.core.spec import Spec
 
     def explode(spec, result):
         raise ZeroDivisionError("boom")
@@ -131,7 +132,7 @@ def test_path_with_equals_or_as_two_arguments_reads_config_json(tmp_path):
 
 
 def test_path_slash_joins_to_config_json_at_the_root():
-    from runtimetest.checker import parse_args
+    from runtimetest.checker.main import parse_args
 
     assert parse_args(["--path=/"]).spec_path == "/config.json"
     assert parse_args(["--path", "/"]).spec_path == "/config.json"
@@ -146,7 +147,7 @@ def test_path_naming_a_file_reads_that_file(tmp_path):
 
 
 def test_compliance_level_takes_every_rfc2119_keyword_and_sets_the_level():
-    from runtimetest.checker import parse_args
+    from runtimetest.checker.main import parse_args
 
     expected = {"must": "must", "MUST": "must", "mustnot": "must", "MUST NOT": "must", "shall": "must",
                 "shallnot": "must", "required": "must", "should": "should", "SHOULDNOT": "should",
@@ -159,8 +160,9 @@ def test_compliance_level_takes_every_rfc2119_keyword_and_sets_the_level():
 
 
 def test_compliance_level_decides_what_reaches_stderr_like_level(tmp_path, monkeypatch, capsys):
-    from runtimetest import checker, registry
-    from runtimetest.checks import load_all
+    from runtimetest.checker import main as checker
+    from runtimetest.core import registry
+    from runtimetest.checker.checks import load_all
 
     load_all()
 

@@ -10,11 +10,11 @@ import time
 import pytest
 
 from conftest import run_checker
-from runtimetest.bounded import ReadLimit, read_bounded
-from runtimetest.checker import run_check
-from runtimetest.checks import devices, paths
-from runtimetest.registry import CHECKS
-from runtimetest.spec import Spec
+from runtimetest.core.bounded import ReadLimit, read_bounded
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import devices, paths
+from runtimetest.core.registry import CHECKS
+from runtimetest.core.spec import Spec
 
 BY_ID = {c.id: c for c in CHECKS}
 

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from conftest import requires_root, runtimetest
-from runtimetest.driver import departures
-from runtimetest.driver.cases import Case
+from runtimetest.driver.cases import departures
+from runtimetest.driver.cases.load import Case
 from runtimetest.driver.runner import DEPARTS, FAIL, PASS, CaseResult, CaseRunner
 
 

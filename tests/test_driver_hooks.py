@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import ROOT, runtimetest
-from runtimetest.driver import hookchecks
+from runtimetest.driver.outside import hooks as hookchecks
 from runtimetest.driver.bundle import write_bundle
 
 
@@ -41,7 +41,7 @@ def test_hook_mode_usage_errors_exit_2():
 
 
 def test_the_checker_does_not_import_the_helper_modes():
-    code = "import sys, runtimetest.checker; print('runtimetest.hooks' in sys.modules)"
+    code = "import sys, runtimetest.checker.main; print('runtimetest.checker.hooks' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.stdout.strip() == "False", run.stderr
 

@@ -6,9 +6,9 @@ import pytest
 
 from conftest import FIXTURES, requires_root, run_suite
 from fakes.harness import NOTHING, Fake
-from runtimetest.driver.cases import BrokenCase, discover
-from runtimetest.driver.lifecycle import Step, StepError, parse_steps, set_field
-from runtimetest.hooks import UsageError, parse_await_args
+from runtimetest.driver.cases.load import BrokenCase, discover
+from runtimetest.driver.outside.lifecycle import Step, StepError, parse_steps, set_field
+from runtimetest.checker.hooks import UsageError, parse_await_args
 
 
 def test_steps_parse_with_their_expectations_and_comments():
@@ -225,8 +225,8 @@ def test_a_runtime_whose_two_starts_both_succeed_fails_the_race(fake):
 # -- lifecycle.cgroups-path on layouts this host does not have -------------------------------------
 
 def placement_failures(found, wanted="rel", runtime="/rt/x-runtime"):
-    from runtimetest.driver.lifecycle import Seen, _unjudged
-    from runtimetest.driver.outside import Findings
+    from runtimetest.driver.outside.lifecycle import Seen, _unjudged
+    from runtimetest.driver.outside.registry import Findings
 
     findings = Findings()
     findings.run("lifecycle.cgroups-path", Seen(Step("expect-cgroup", None, False, False, 4), None, wanted=wanted,

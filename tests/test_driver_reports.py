@@ -7,7 +7,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 
 from runtimetest.driver import output, reports
-from runtimetest.driver.cases import Case
+from runtimetest.driver.cases.load import Case
 from runtimetest.driver.children import Exit
 from runtimetest.driver.runner import CaseResult
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES, ROOT, requires_root, runtimetest
 from runtimetest.driver import cgroups
-from runtimetest.driver.runtime import Crun, Runc, Runsc, Runtime, network_mode, resolve
+from runtimetest.driver.runtimes.adapters import Crun, Runc, Runsc, Runtime, network_mode, resolve
 
 
 class NoChildren:

@@ -4,10 +4,10 @@ import errno
 import os
 import stat
 
-from runtimetest.checker import run_check
-from runtimetest.checks import devices, paths, sysctl
-from runtimetest.registry import CHECKS
-from runtimetest.spec import Spec
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import devices, paths, sysctl
+from runtimetest.core.registry import CHECKS
+from runtimetest.core.spec import Spec
 
 BY_ID = {c.id: c for c in CHECKS}
 

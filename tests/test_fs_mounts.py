@@ -4,11 +4,11 @@ import os
 
 import pytest
 
-from runtimetest.checker import run_check
-from runtimetest.checks import mounts
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import mounts
 from runtimetest.driver import hostfacts
-from runtimetest.registry import CHECKS
-from runtimetest.spec import Spec
+from runtimetest.core.registry import CHECKS
+from runtimetest.core.spec import Spec
 
 BY_ID = {c.id: c for c in CHECKS}
 
@@ -154,7 +154,7 @@ def test_order_follows_parents_not_mountinfo_lines(fake_mountinfo):
 
 
 def test_id_options_are_translated_through_the_id_maps(fake_mountinfo, monkeypatch):
-    from runtimetest.checks import idmap
+    from runtimetest.checker.checks import idmap
 
     maps = {"/proc/self/uid_map": "         0     100000      65536\n",
             "/proc/self/gid_map": "         0     100000      65536\n"}

@@ -1,4 +1,4 @@
-"""runtimetest.jsontext reads and writes JSON as the json module does, within its bounds."""
+"""runtimetest.core.jsontext reads and writes JSON as the json module does, within its bounds."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from runtimetest import jsontext
+from runtimetest.core import jsontext
 
 ODD_STRINGS = ["", "plain", 'quote " and \\ backslash', "tab\tnew\nline\r\b\f", "\x00\x1f\x7f", "é ü",
                "\u2028", "\U0001f600", "\udcff surrogate", "/slash", "mixed \x01 é \U0010ffff"]

@@ -6,10 +6,10 @@ them says "the runtime's", any other inode says "another namespace".
 
 import os
 
-from runtimetest.checker import run_check
-from runtimetest.checks import idmap, namespaces
-from runtimetest.registry import CHECKER
-from runtimetest.spec import Spec
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import idmap, namespaces
+from runtimetest.core.registry import CHECKER
+from runtimetest.core.spec import Spec
 
 NS = {"network": "net", "ipc": "ipc", "uts": "uts", "pid": "pid"}
 
@@ -100,7 +100,7 @@ def test_without_host_facts_pid_1_decides_the_pid_namespace():
 
 def fake_processes(monkeypatch, table):
     """pid -> (ppid, argv) stands for /proc; the checker is the highest pid."""
-    from runtimetest import container
+    from runtimetest.checker import container
 
     monkeypatch.setattr(container, "pid", lambda: max(table))
     monkeypatch.setattr(container, "parent_of", lambda pid: table[pid][0])

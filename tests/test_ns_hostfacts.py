@@ -82,7 +82,7 @@ def test_net_device_facts_are_permanent_non_host_addresses():
 
 
 def test_netlink_reads_what_ip_shows():
-    from runtimetest import netlink
+    from runtimetest.linux import netlink
 
     shown = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
     expected = {(line.split()[1], line.split()[3]) for line in shown.splitlines()}

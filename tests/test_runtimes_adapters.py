@@ -7,8 +7,9 @@ import shutil
 import pytest
 
 from conftest import FIXTURES, requires_root, run_suite, runtimetest
-from runtimetest.driver import cgroups, runtime
-from runtimetest.driver.runtime import Crun, Runsc, cgroup_requests, hooks_of_their_own, is_driver_cgroups_path
+from runtimetest.driver import cgroups
+from runtimetest.driver.runtimes import adapters as runtime
+from runtimetest.driver.runtimes.adapters import Crun, Runsc, cgroup_requests, hooks_of_their_own, is_driver_cgroups_path
 
 
 class NoChildren:
@@ -126,7 +127,7 @@ def test_crun_without_cgroups_passes_linux_devices_and_skips_the_allow_list(chec
 
 
 def test_runsc_cannot_run_mount_options_gvisor_does_not_parse():
-    from runtimetest.driver.runtime import mount_options_runsc_refuses
+    from runtimetest.driver.runtimes.adapters import mount_options_runsc_refuses
 
     config = {"mounts": [{"destination": "/a", "type": "tmpfs", "options": ["nosuid", "size=40%", "rro"]},
                          {"destination": "/b", "type": "bind", "options": ["rbind", "rprivate", "rnoexec"]},

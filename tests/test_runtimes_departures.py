@@ -6,7 +6,7 @@ import re
 import pytest
 
 from conftest import FIXTURES
-from runtimetest.driver import departures
+from runtimetest.driver.cases import departures
 
 DEPARTURES = os.path.join(FIXTURES, "departures")
 FILES = sorted(name for name in os.listdir(DEPARTURES) if name.endswith(".json"))

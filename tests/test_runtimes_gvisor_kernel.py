@@ -12,11 +12,13 @@ import os
 
 import pytest
 
-from runtimetest import container, syscalls
-from runtimetest.checker import run_check
-from runtimetest.checks import capabilities, devices, idmap, mounts, namespaces, process, scheduling, terminal, uts
-from runtimetest.registry import CHECKER
-from runtimetest.spec import Spec
+from runtimetest.checker import container
+
+from runtimetest.linux import syscalls
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import capabilities, devices, idmap, mounts, namespaces, process, scheduling, terminal, uts
+from runtimetest.core.registry import CHECKER
+from runtimetest.core.spec import Spec
 
 # What gVisor's kernel writes in /proc/self/mountinfo (runsc sorts mounts by
 # destination length, shows every source as "none" and only ro/rw, noatime and noexec).
@@ -145,7 +147,7 @@ def test_readonly_is_read_from_mountinfo_when_statfs_gives_no_flags(gvisor, monk
 
 
 def test_root_readonly_refused_by_permissions_first_passes_with_a_note(gvisor, monkeypatch):
-    from runtimetest.checks import root
+    from runtimetest.checker.checks import root
 
     monkeypatch.setattr(os, "statvfs", lambda path: NoFlags())
     monkeypatch.setattr(root, "write_error_at_root", lambda: errno.EACCES)

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from runtimetest.checks import scheduling
+from runtimetest.checker.checks import scheduling
 
 
 def checker_under(prefix, spec, names, tmp_path):

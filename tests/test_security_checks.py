@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from runtimetest import container
-from runtimetest.checker import run_check
-from runtimetest.checks import fds, lsm, mounts, propagation, seccomp
-from runtimetest.registry import CHECKER, CHECKS, Result
-from runtimetest.spec import Spec
+from runtimetest.checker import container
+from runtimetest.checker.main import run_check
+from runtimetest.checker.checks import fds, lsm, mounts, propagation, seccomp
+from runtimetest.core.registry import CHECKER, CHECKS, Result
+from runtimetest.core.spec import Spec
 
 BY_ID = {c.id: c for c in CHECKS}
 

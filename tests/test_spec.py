@@ -1,6 +1,6 @@
 import pytest
 
-from runtimetest.spec import Spec, SpecFieldError, load
+from runtimetest.core.spec import Spec, SpecFieldError, load
 
 
 def test_getters_return_typed_values_and_none_when_absent():

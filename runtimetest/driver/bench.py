@@ -28,9 +28,9 @@ import statistics
 import tempfile
 import time
 
-from . import cgroups
-from .bundle import base_config, write_bundle
-from .runtime import RuntimeFault
+from runtimetest.driver import cgroups
+from runtimetest.driver.bundle import base_config, write_bundle
+from runtimetest.driver.runtimes.adapters import RuntimeFault
 
 FLOOR_PROGRAMS = ("/bin/busybox", "/usr/bin/busybox")
 

@@ -11,12 +11,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import departures, hostfacts, output, record, reports
-from .cases import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
-from .departures import DepartureError
-from .children import Children
-from .runner import DEFAULT_CASE_TIMEOUT, CaseRunner
-from .runtime import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
+from runtimetest.driver.cases import departures
+from runtimetest.driver import hostfacts
+from runtimetest.driver import output
+from runtimetest.driver import record
+from runtimetest.driver import reports
+from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
+from runtimetest.driver.cases.departures import DepartureError
+from runtimetest.driver.children import Children
+from runtimetest.driver.runner import DEFAULT_CASE_TIMEOUT, CaseRunner
+from runtimetest.driver.runtimes.adapters import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_CHECKER = os.path.join(PROJECT_ROOT, "build", "runtimetest")
@@ -103,7 +107,7 @@ def main(argv):
 
 
 def run_bench(options):
-    from .bench import HELLO_NAME, measure
+    from runtimetest.driver.bench import HELLO_NAME, measure
 
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
@@ -190,7 +194,7 @@ def _usage_error(message):
 
 
 def list_cases(cases, out):
-    from .compare import printable
+    from runtimetest.driver.compare import printable
 
     width = max(len(printable(case.name)) for case in cases)
     for case in cases:
@@ -205,7 +209,7 @@ def list_cases(cases, out):
 
 def run_suite(options):
     if options.list_checks:
-        from .outside import list_checks
+        from runtimetest.driver.outside.registry import list_checks
 
         list_checks(sys.stdout)
         return 0
@@ -298,7 +302,7 @@ def run_cases(cases, runner, printer, jobs, runtime, cases_dir):
         try:
             result = runner.run(case)
         except Exception as error:  # a driver bug must not lose the other cases
-            from .runner import ERROR, CaseResult
+            from runtimetest.driver.runner import ERROR, CaseResult
 
             result = CaseResult(case)
             result.status, result.reason = ERROR, f"driver error: {type(error).__name__}: {error}"

@@ -7,7 +7,7 @@ escaped (\\t, \\r, \\xNN), so a stray space or carriage return is visible.
 
 import re
 
-from .cases import REGEX_PREFIX
+from runtimetest.driver.cases.load import REGEX_PREFIX
 
 WINDOW = 36  # characters of context shown each side of the first difference
 # A failure line of the checker (report.failure_line) or of the driver's outside

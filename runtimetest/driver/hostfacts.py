@@ -211,7 +211,7 @@ def netdevice_facts(devices):
 
 
 def _device_addresses(name):
-    from .. import netlink
+    from runtimetest.linux import netlink
 
     try:
         found = netlink.permanent_addresses(name)
@@ -267,7 +267,7 @@ def _rootfs_host_propagation(spec, bundle_path, mountinfo):
     if not isinstance(path, str) or not path:
         return None
     # The checker's own mountinfo parser, importable here: it needs only the standard library.
-    from ..checks.mounts import mount_holding, parse_mountinfo
+    from runtimetest.checker.checks.mounts import mount_holding, parse_mountinfo
 
     try:
         with open(mountinfo) as handle:

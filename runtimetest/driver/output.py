@@ -13,8 +13,8 @@ import statistics
 import threading
 import time
 
-from .compare import printable
-from .runner import DEPARTS, ERROR, FAIL, PASS, PHASES, SKIP, TIMEOUT
+from runtimetest.driver.compare import printable
+from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, PHASES, SKIP, TIMEOUT
 
 LABELS = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR", TIMEOUT: "TIMEOUT", SKIP: "SKIP", DEPARTS: "DEPARTS"}
 DETAIL_LINES = 40
@@ -128,7 +128,7 @@ class Printer:
     def _show_stream(self, name, data):
         if not data:
             return
-        from .compare import escape
+        from runtimetest.driver.compare import escape
 
         lines = data.decode("utf-8", "replace").splitlines()
         shown = lines[:DETAIL_LINES]
@@ -223,7 +223,7 @@ def summary_lines(results, total, interrupted=None, wall=None, left=()):
     if stale:
         lines.append(f"recorded departure(s) no longer seen, the record can go: {', '.join(stale)}")
     if interrupted:
-        from .children import signal_name
+        from runtimetest.driver.children import signal_name
 
         lines.append(f"interrupted by {signal_name(interrupted)}: {total - len(results)} case(s) not run")
     lines.append(final_line(results))

@@ -37,7 +37,7 @@ import stat
 import tempfile
 import threading
 
-from .children import is_zombie, start_time
+from runtimetest.driver.children import is_zombie, start_time
 
 MARKER = ".runtimetest-made-by"  # in a directory the driver made: the record's token
 RECORD_LIMIT = 16 << 20  # bytes of one record
@@ -334,7 +334,7 @@ def _clean_record(path, data, make_runtime, out):
 
 def _delete(runtime, cid):
     """Kill and force-delete one container; True when it is gone."""
-    from .session import unknown_container
+    from runtimetest.driver.session import unknown_container
 
     runtime.kill(cid, None, "KILL")
     deleted = runtime.delete(cid, None, force=True)

@@ -7,8 +7,8 @@ interrupted (the cases not run are named as such).
 import json
 import xml.etree.ElementTree as ElementTree
 
-from .output import final_line, memory_stats, phase_stats, slowest
-from .runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
+from runtimetest.driver.output import final_line, memory_stats, phase_stats, slowest
+from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
 
 def _text(data):

@@ -183,7 +183,7 @@ def holders(namespace, born_before=None, mountinfo="/proc/self/mountinfo"):
     can only be in a namespace of that number that is not the one released
     (it had to get the old one from a holder, which is counted itself).
     """
-    from .children import start_time
+    from runtimetest.driver.children import start_time
 
     kind = namespace.split(":", 1)[0]
     found = []

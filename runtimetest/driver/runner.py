@@ -19,14 +19,17 @@ import threading
 import time
 import uuid
 
-from . import cgroups, compare, hookchecks, resources
-from .bundle import MergeError, base_config, merge, write_bundle
-from .cases import BrokenCase
-from .children import signal_name
-from .lifecycle import Steps
-from .outside import Findings
-from .runtime import Cancelled, RuntimeFault
-from .session import Session
+from runtimetest.driver import cgroups
+from runtimetest.driver import compare
+from runtimetest.driver.outside import hooks as hookchecks
+from runtimetest.driver import resources
+from runtimetest.driver.bundle import MergeError, base_config, merge, write_bundle
+from runtimetest.driver.cases.load import BrokenCase
+from runtimetest.driver.children import signal_name
+from runtimetest.driver.outside.lifecycle import Steps
+from runtimetest.driver.outside.registry import Findings
+from runtimetest.driver.runtimes.adapters import Cancelled, RuntimeFault
+from runtimetest.driver.session import Session
 
 DEFAULT_CASE_TIMEOUT = 60.0
 KILLED_WAIT = 10.0  # seconds a container killed at its timeout may take to end
@@ -268,7 +271,7 @@ class CaseRunner:
         if hung is not None:
             result.status, result.reason = ERROR, f"runtime fault: {hung.describe()}"
         if steps.timed_out:
-            from .lifecycle import describe
+            from runtimetest.driver.outside.lifecycle import describe
 
             result.status = TIMEOUT
             result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"

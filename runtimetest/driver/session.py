@@ -14,10 +14,10 @@ import os
 import signal
 import time
 
-from . import cgroups
-from . import console as consoles
-from .children import parent_of, start_time
-from .runtime import RuntimeFault
+from runtimetest.driver import cgroups
+from runtimetest.driver import console as consoles
+from runtimetest.driver.children import parent_of, start_time
+from runtimetest.driver.runtimes.adapters import RuntimeFault
 
 CLEANUP_TIMEOUT_HURRIED = 3.0  # a runtime command's bound once a second signal asked to hurry
 
