@@ -9,7 +9,8 @@ import pytest
 
 from conftest import FIXTURES, ROOT, requires_root, runtimetest
 from runtimetest.driver import cgroups
-from runtimetest.driver.runtimes.adapters import Crun, Runc, Runsc, Runtime, network_mode, resolve
+from runtimetest.driver.runtimes import Crun, Runc, Runsc, Runtime, resolve
+from runtimetest.driver.runtimes.runsc import network_mode
 
 
 class NoChildren:

@@ -8,8 +8,9 @@ import pytest
 
 from conftest import FIXTURES, requires_root, run_suite, runtimetest
 from runtimetest.driver import cgroups
-from runtimetest.driver.runtimes import adapters as runtime
-from runtimetest.driver.runtimes.adapters import Crun, Runsc, cgroup_requests, hooks_of_their_own, is_driver_cgroups_path
+from runtimetest.driver.runtimes import Crun, Runsc, rules
+from runtimetest.driver.runtimes.rules import (cgroup_requests, hooks_of_their_own, is_driver_cgroups_path,
+                                               mount_options_runsc_refuses)
 
 
 class NoChildren:
@@ -56,12 +57,12 @@ def test_crun_skips_what_the_told_spec_asks_of_its_cgroups(hybrid_crun):
 
 
 def test_crun_skips_empty_labels_of_modules_that_are_off(hybrid_crun, monkeypatch):
-    monkeypatch.setitem(runtime.LABEL_MODULES, "process.selinuxLabel", lambda: False)
-    monkeypatch.setitem(runtime.LABEL_MODULES, "process.apparmorProfile", lambda: False)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.selinuxLabel", lambda: False)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.apparmorProfile", lambda: False)
     empty = dict(config(), process={"selinuxLabel": "", "apparmorProfile": ""})
     assert "empty process.selinuxLabel and process.apparmorProfile" in hybrid_crun.cannot_run(empty)
-    monkeypatch.setitem(runtime.LABEL_MODULES, "process.selinuxLabel", lambda: True)
-    monkeypatch.setitem(runtime.LABEL_MODULES, "process.apparmorProfile", lambda: True)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.selinuxLabel", lambda: True)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.apparmorProfile", lambda: True)
     assert hybrid_crun.cannot_run(empty) is None
     labelled = dict(config(), process={"selinuxLabel": "system_u:system_r:container_t:s0"})
     assert hybrid_crun.cannot_run(labelled) is None
@@ -127,8 +128,6 @@ def test_crun_without_cgroups_passes_linux_devices_and_skips_the_allow_list(chec
 
 
 def test_runsc_cannot_run_mount_options_gvisor_does_not_parse():
-    from runtimetest.driver.runtimes.adapters import mount_options_runsc_refuses
-
     config = {"mounts": [{"destination": "/a", "type": "tmpfs", "options": ["nosuid", "size=40%", "rro"]},
                          {"destination": "/b", "type": "bind", "options": ["rbind", "rprivate", "rnoexec"]},
                          {"destination": "/c", "type": "tmpfs", "options": ["size=1m", "relatime", "rw"]}]}

@@ -30,7 +30,7 @@ import time
 
 from runtimetest.driver import cgroups
 from runtimetest.driver.bundle import base_config, write_bundle
-from runtimetest.driver.runtimes.adapters import RuntimeFault
+from runtimetest.driver.runtimes import RuntimeFault
 
 FLOOR_PROGRAMS = ("/bin/busybox", "/usr/bin/busybox")
 

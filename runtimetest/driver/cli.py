@@ -20,7 +20,7 @@ from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, 
 from runtimetest.driver.cases.departures import DepartureError
 from runtimetest.driver.children import Children
 from runtimetest.driver.runner import DEFAULT_CASE_TIMEOUT, CaseRunner
-from runtimetest.driver.runtimes.adapters import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
+from runtimetest.driver.runtimes import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_CHECKER = os.path.join(PROJECT_ROOT, "build", "runtimetest")

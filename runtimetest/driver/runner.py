@@ -28,7 +28,7 @@ from runtimetest.driver.cases.load import BrokenCase
 from runtimetest.driver.children import signal_name
 from runtimetest.driver.outside.lifecycle import Steps
 from runtimetest.driver.outside.registry import Findings
-from runtimetest.driver.runtimes.adapters import Cancelled, RuntimeFault
+from runtimetest.driver.runtimes import Cancelled, RuntimeFault
 from runtimetest.driver.session import Session
 
 DEFAULT_CASE_TIMEOUT = 60.0

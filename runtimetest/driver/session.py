@@ -17,7 +17,7 @@ import time
 from runtimetest.driver import cgroups
 from runtimetest.driver import console as consoles
 from runtimetest.driver.children import parent_of, start_time
-from runtimetest.driver.runtimes.adapters import RuntimeFault
+from runtimetest.driver.runtimes import RuntimeFault
 
 CLEANUP_TIMEOUT_HURRIED = 3.0  # a runtime command's bound once a second signal asked to hurry
 

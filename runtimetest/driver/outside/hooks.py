@@ -25,6 +25,7 @@ import os
 from runtimetest.core.registry import MUST
 from runtimetest.core.spec import show
 from runtimetest.driver.outside.registry import outside_check
+from runtimetest.driver.runtimes.rules import major_minor
 
 POINTS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 # Where each hook's path resolves and where it runs (config.md "POSIX-platform Hooks").
@@ -99,9 +100,7 @@ class Planned:
 
 
 def fatal_points(spec):
-    from runtimetest.driver.runtimes.adapters import _major_minor
-
-    version = _major_minor(spec.get("ociVersion"))
+    version = major_minor(spec.get("ociVersion"))
     return FATAL + ("poststart",) if version and version >= POSTSTART_FATAL_FROM else FATAL
 
 

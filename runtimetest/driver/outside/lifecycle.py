@@ -59,6 +59,7 @@ from collections import namedtuple
 from runtimetest.core.registry import MAY, MUST
 from runtimetest.driver import resources
 from runtimetest.driver.outside.registry import outside_check
+from runtimetest.driver.runtimes import RuntimeFault, parse_state
 
 OPS = ("create", "start", "state", "kill", "wait", "expect", "delete", "edit-config", "kill-process",
        "race", "join-cgroup", "expect-cgroup", "expect-gone", "expect-kept")
@@ -521,8 +522,6 @@ class Steps:
         return True
 
     def _state(self, step):
-        from runtimetest.driver.runtimes.adapters import RuntimeFault, parse_state
-
         if step.mode == "noid":
             result = self.session.without_id("state")
         else:
