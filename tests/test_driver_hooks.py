@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import ROOT, runtimetest
-from runtimetest.driver.outside import hooks as hookchecks
+from runtimetest.driver.outside import hookplan
 from runtimetest.driver.bundle import write_bundle
 
 
@@ -93,7 +93,7 @@ def hook(label, *extra, **fields):
     ("1.0.2", {"poststop": [hook("a", "--exit", "1")], "prestart": [{"path": "/bin/false"}]}, None),
 ])
 def test_which_operation_failing_hooks_must_stop(version, hooks, expected):
-    assert hookchecks.expected_failure({"ociVersion": version, "hooks": hooks}) == expected
+    assert hookplan.expected_failure({"ociVersion": version, "hooks": hooks}) == expected
 
 
 def test_prepare_points_hooks_at_the_bundle_and_mounts_the_records_for_container_hooks(tmp_path):
@@ -104,7 +104,7 @@ def test_prepare_points_hooks_at_the_bundle_and_mounts_the_records_for_container
     checker = tmp_path / "checker"
     checker.write_text("")
     bundle = write_bundle(config, spec, str(checker), parent=str(tmp_path))
-    records_dir = hookchecks.prepare(config, spec, bundle)
+    records_dir = hookplan.prepare(config, spec, bundle)
     for document in (config, spec):
         created = document["hooks"]["createRuntime"][0]
         started = document["hooks"]["startContainer"][0]
@@ -122,6 +122,6 @@ def test_prepare_changes_a_config_that_is_also_the_spec_once(tmp_path):
     checker = tmp_path / "checker"
     checker.write_text("")
     bundle = write_bundle(config, config, str(checker), parent=str(tmp_path))
-    hookchecks.prepare(config, config, bundle)
+    hookplan.prepare(config, config, bundle)
     assert config["hooks"]["createContainer"][0]["args"].count("--record") == 1
     assert len(config["mounts"]) == 1

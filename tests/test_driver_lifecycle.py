@@ -7,7 +7,10 @@ import pytest
 from conftest import FIXTURES, requires_root, run_suite
 from fakes.harness import NOTHING, Fake
 from runtimetest.driver.cases.load import BrokenCase, discover
-from runtimetest.driver.outside.lifecycle import Step, StepError, parse_steps, set_field
+from runtimetest.driver.cases.steps import Step, StepError, parse_steps
+from runtimetest.driver.outside.lifecycle import Seen
+from runtimetest.driver.outside.registry import Findings
+from runtimetest.driver.steps import set_field, unjudged_hierarchies
 from runtimetest.checker.hooks import UsageError, parse_await_args
 
 
@@ -225,13 +228,10 @@ def test_a_runtime_whose_two_starts_both_succeed_fails_the_race(fake):
 # -- lifecycle.cgroups-path on layouts this host does not have -------------------------------------
 
 def placement_failures(found, wanted="rel", runtime="/rt/x-runtime"):
-    from runtimetest.driver.outside.lifecycle import Seen, _unjudged
-    from runtimetest.driver.outside.registry import Findings
-
     findings = Findings()
     findings.run("lifecycle.cgroups-path", Seen(Step("expect-cgroup", None, False, False, 4), None, wanted=wanted,
                                                 found=found, runtime_cgroups={key: runtime for key in found},
-                                                unmanaged=_unjudged(found)))
+                                                unmanaged=unjudged_hierarchies(found)))
     return findings.lines
 
 

@@ -9,7 +9,7 @@ argv and environment the runtime started it with, the container state it read
 on stdin, the namespaces it runs in, the command line of the process the state
 names, and when (CLOCK_MONOTONIC, which the driver shares). Then it behaves as
 told: sleeps, and exits with the given status. It decides nothing: the driver
-compares the records with the spec and reports (runtimetest/driver/hookchecks.py).
+compares the records with the spec and reports (runtimetest/driver/outside/hooks.py).
 If the runtime aborts it (a hook timeout kills the process the runtime
 started), the record keeps no finish time.
 

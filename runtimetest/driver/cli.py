@@ -19,6 +19,9 @@ from runtimetest.driver import reports
 from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
 from runtimetest.driver.cases.departures import DepartureError
 from runtimetest.driver.children import Children
+from runtimetest.driver.outside import hooks as hookchecks  # noqa: F401  (importing registers them: --list-checks)
+from runtimetest.driver.outside import lifecycle as lifecyclechecks  # noqa: F401  (the same)
+from runtimetest.driver.outside.registry import list_checks
 from runtimetest.driver.runner import DEFAULT_CASE_TIMEOUT, CaseRunner
 from runtimetest.driver.runtimes import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
 
@@ -209,8 +212,6 @@ def list_cases(cases, out):
 
 def run_suite(options):
     if options.list_checks:
-        from runtimetest.driver.outside.registry import list_checks
-
         list_checks(sys.stdout)
         return 0
     cases_dir = options.cases_dir or DEFAULT_CASES

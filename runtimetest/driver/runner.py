@@ -7,9 +7,9 @@ runtime, cancellation) the container is killed and deleted, its process ended
 and the bundle removed before the case's result is returned.
 
 A plain case is created, started, waited for (bounded by its timeout) and
-deleted. A case with NAME.lifecycle is run by its steps instead (lifecycle.py).
+deleted. A case with NAME.lifecycle is run by its steps instead (steps.py).
 Either way, hooks in hook mode are checked after the container is deleted
-(hookchecks.py), and the failure lines of those outside checks follow the
+(outside/hooks.py), and the failure lines of those outside checks follow the
 container's stderr when it is compared with NAME.err.
 """
 
@@ -21,15 +21,17 @@ import uuid
 
 from runtimetest.driver import cgroups
 from runtimetest.driver import compare
+from runtimetest.driver.outside import hookplan
 from runtimetest.driver.outside import hooks as hookchecks
 from runtimetest.driver import resources
 from runtimetest.driver.bundle import MergeError, base_config, merge, write_bundle
 from runtimetest.driver.cases.load import BrokenCase
+from runtimetest.driver.cases.steps import describe
 from runtimetest.driver.children import signal_name
-from runtimetest.driver.outside.lifecycle import Steps
 from runtimetest.driver.outside.registry import Findings
 from runtimetest.driver.runtimes import Cancelled, RuntimeFault
 from runtimetest.driver.session import Session
+from runtimetest.driver.steps import Steps
 
 DEFAULT_CASE_TIMEOUT = 60.0
 KILLED_WAIT = 10.0  # seconds a container killed at its timeout may take to end
@@ -128,7 +130,7 @@ class CaseRunner:
             raise Cancelled()
         bundle = write_bundle(config, spec, self.checker)
         try:
-            records = hookchecks.prepare(config, spec, bundle)
+            records = hookplan.prepare(config, spec, bundle)
             bundle.write_config(config)
             bundle.write_spec(self._told(spec, config, bundle))
             self._in_container(case, result, work, cid, bundle, config, spec, records)
@@ -215,14 +217,14 @@ class CaseRunner:
         A case whose hooks fail goes on as far as the runtime lets it: whether it
         stopped where it had to is for the hook checks to say, not a fault.
         """
-        hooks_fail = hookchecks.any_hook_fails(spec)
+        hooks_fail = hookplan.any_hook_fails(spec)
         if self._stopped(result, session, session.create(), hooks_fail):
             return
         session.follow(session.read_pid_file())
         if self._stopped(result, session, session.start(), hooks_fail):
             return
         self._wait(case, result, session)
-        if hookchecks.expected_failure(spec):
+        if hookplan.expected_failure(spec):
             self._stopped_by_hooks(result)
 
     def _stopped(self, result, session, command, hooks_fail):
@@ -271,8 +273,6 @@ class CaseRunner:
         if hung is not None:
             result.status, result.reason = ERROR, f"runtime fault: {hung.describe()}"
         if steps.timed_out:
-            from runtimetest.driver.outside.lifecycle import describe
-
             result.status = TIMEOUT
             result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"
 

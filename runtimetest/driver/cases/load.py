@@ -29,6 +29,8 @@ import os
 import re
 import stat
 
+from runtimetest.driver.cases.steps import StepError, parse_steps
+
 SUFFIXES = (".spec.json", ".json", ".err", ".out", ".in", ".args", ".exit", ".timeout", ".desc",
             ".lifecycle")
 REGEX_PREFIX = "re:"
@@ -244,8 +246,6 @@ def load_case(name, directory, suffixes):
     if ".timeout" in suffixes:
         case.timeout = _read_timeout(case.path(".timeout"))
     if ".lifecycle" in suffixes:
-        from runtimetest.driver.outside.lifecycle import StepError, parse_steps
-
         try:
             case.lifecycle = parse_steps(_read_text(case.path(".lifecycle")))
         except StepError as error:

@@ -1,22 +1,11 @@
 """Hooks (config.md "POSIX-platform Hooks", runtime.md "Lifecycle"), checked from outside.
 
-A case's hooks run the static binary in hook mode (runtimetest/hooks.py), which
-records what the runtime gave it. After the container is deleted (poststop
-hooks run during delete) the driver reads the records and compares them with
-the hooks of the spec the checker is told (so a NAME.spec.json can make a
-runtime look wrong, as for any check) and with what it saw of the lifecycle:
-when each runtime command ran, the container process's namespaces and pid.
-
-In a case's hooks, `"path": "/runtimetest"` names the checker binary. The
-driver rewrites it to the bundle's copy (<bundle>/rootfs/runtimetest) for the
-hooks whose path resolves in the runtime namespace (all but startContainer), and
-adds `--record DIR` to the args of every hook in hook mode. For hooks run in the
-container namespace it bind-mounts the record directory at /.runtimetest-hooks.
-The spec the checker is told gets the same changes, so they compare equal.
-
-A hook in hook mode is named by the word after `--hook` (its label); `--exit N`
-and `--sleep S` say how it behaves, and so whether the runtime must treat it as
-failed (a non-zero exit, or a sleep longer than its `timeout`).
+After the container is deleted (poststop hooks run during delete) the driver
+reads the records its hooks in hook mode wrote (outside/hookplan.py prepares
+the bundle for them) and compares them with the hooks of the spec the checker
+is told (so a NAME.spec.json can make a runtime look wrong, as for any check)
+and with what it saw of the lifecycle: when each runtime command ran, the
+container process's namespaces and pid.
 """
 
 import json
@@ -24,147 +13,17 @@ import os
 
 from runtimetest.core.registry import MUST
 from runtimetest.core.spec import show
+from runtimetest.driver.outside.hookplan import (OPERATION, POINTS, RUNS_IN_CONTAINER, expected_failure,
+                                                 first_fatal, planned_hooks)
 from runtimetest.driver.outside.registry import outside_check
-from runtimetest.driver.runtimes.rules import major_minor
 
-POINTS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
-# Where each hook's path resolves and where it runs (config.md "POSIX-platform Hooks").
-PATH_IN_CONTAINER = ("startContainer",)
-RUNS_IN_CONTAINER = ("createContainer", "startContainer")
-# The operation each hook belongs to, and the status the state on its stdin must have.
-OPERATION = {"prestart": "create", "createRuntime": "create", "createContainer": "create",
-             "startContainer": "start", "poststart": "start", "poststop": "delete"}
-# runtime.md calls step 2 of the lifecycle `creating` and what comes after it
-# `created`; the hooks of create run in steps 3 to 5, inside the create operation,
-# so either reading is accepted for them.
+# The status the state on a hook's stdin must have. runtime.md calls step 2 of
+# the lifecycle `creating` and what comes after it `created`; the hooks of create
+# run in steps 3 to 5, inside the create operation, so either reading is accepted.
 STATUS = {"prestart": ("creating", "created"), "createRuntime": ("creating", "created"),
           "createContainer": ("creating", "created"), "startContainer": ("created",),
           "poststart": ("running", "stopped"), "poststop": ("stopped",)}
-# A failure of these hooks must stop the container (runtime.md "Lifecycle" steps 3-7);
-# from runtime-spec 1.3 a failed poststart hook must too (runtime-spec#1262), before
-# that it was only to be logged.
-FATAL = ("prestart", "createRuntime", "createContainer", "startContainer")
-POSTSTART_FATAL_FROM = (1, 3)
-CHECKER = "/runtimetest"
-RECORDS_IN_CONTAINER = "/.runtimetest-hooks"
-RECORDS_DIR = "hooks-record"
 SECTION = "config.md#posix-platform-hooks"
-
-
-def hooks_of(config):
-    hooks = config.get("hooks")
-    return hooks if isinstance(hooks, dict) else {}
-
-
-def label_of(hook):
-    args = hook.get("args") if isinstance(hook, dict) else None
-    if isinstance(args, list) and "--hook" in args:
-        index = args.index("--hook")
-        if index + 1 < len(args) and isinstance(args[index + 1], str):
-            return args[index + 1]
-    return None
-
-
-def _option(args, flag, kind, default):
-    if flag in args:
-        index = args.index(flag)
-        try:
-            return kind(args[index + 1])
-        except (IndexError, ValueError, TypeError):
-            return default
-    return default
-
-
-class Planned:
-    """How a hook in hook mode behaves, from its declaration."""
-
-    def __init__(self, point, index, hook):
-        self.point = point
-        self.index = index
-        self.hook = hook
-        self.field = f"hooks.{point}[{index}]"
-        args = hook.get("args") if isinstance(hook.get("args"), list) else []
-        self.label = label_of(hook)
-        self.exit = _option(args, "--exit", int, 0)
-        self.sleep = _option(args, "--sleep", float, 0.0)
-        timeout = hook.get("timeout")
-        self.timeout = timeout if isinstance(timeout, int) and not isinstance(timeout, bool) else None
-
-    @property
-    def overruns(self):
-        return self.timeout is not None and self.sleep > self.timeout
-
-    @property
-    def fails(self):
-        return self.exit != 0 or self.overruns
-
-
-def fatal_points(spec):
-    version = major_minor(spec.get("ociVersion"))
-    return FATAL + ("poststart",) if version and version >= POSTSTART_FATAL_FROM else FATAL
-
-
-def planned_hooks(spec):
-    """Every hook in hook mode the spec declares, in the order they must run."""
-    planned = []
-    hooks = hooks_of(spec)
-    for point in POINTS:
-        entries = hooks.get(point)
-        for index, hook in enumerate(entries if isinstance(entries, list) else []):
-            if isinstance(hook, dict) and label_of(hook):
-                planned.append(Planned(point, index, hook))
-    return planned
-
-
-def first_fatal(planned, spec):
-    """The first hook whose failure must stop the container, or None."""
-    points = fatal_points(spec)
-    return next((p for p in planned if p.point in points and p.fails), None)
-
-
-def expected_failure(spec):
-    """The operation ("create" or "start") the spec's hooks must stop, or None."""
-    fatal = first_fatal(planned_hooks(spec), spec)
-    return OPERATION[fatal.point] if fatal else None
-
-
-def any_hook_fails(spec):
-    return any(p.fails for p in planned_hooks(spec))
-
-
-# -- preparing a bundle --------------------------------------------------------------
-
-def prepare(config, spec, bundle):
-    """Point hook-mode hooks at the bundle's checker and record directory (config and spec alike).
-
-    Returns the host directory the hooks record into, or None when the case has no hooks.
-    """
-    if not (hooks_of(config) or hooks_of(spec)):
-        return None
-    records = os.path.join(bundle.path, RECORDS_DIR)
-    os.makedirs(records, exist_ok=True)
-    os.chmod(records, 0o777)
-    in_container = False
-    documents = [config] if spec is config else [config, spec]  # one object without NAME.spec.json
-    for document in documents:
-        for point, entries in hooks_of(document).items():
-            for hook in entries if isinstance(entries, list) else []:
-                if not isinstance(hook, dict):
-                    continue
-                if hook.get("path") == CHECKER and point not in PATH_IN_CONTAINER:
-                    hook["path"] = bundle.rootfs + CHECKER
-                if label_of(hook):
-                    inside = point in PATH_IN_CONTAINER
-                    hook["args"] = list(hook["args"]) + ["--record", RECORDS_IN_CONTAINER if inside else records]
-                    in_container = in_container or point in RUNS_IN_CONTAINER
-    if in_container:
-        os.makedirs(bundle.rootfs + RECORDS_IN_CONTAINER, exist_ok=True)
-        mount = {"destination": RECORDS_IN_CONTAINER, "type": "bind", "source": records,
-                 "options": ["rbind", "rw"]}
-        for document in documents:
-            if isinstance(document.get("mounts"), list):
-                document["mounts"].append(dict(mount))
-    return records
 
 
 def read_records(directory):
@@ -179,8 +38,6 @@ def read_records(directory):
                 continue
     return sorted(records, key=lambda r: r.get("started", 0))
 
-
-# -- the checks ------------------------------------------------------------------
 
 class Seen:
     """What the driver saw of one declared hook: its record (or None) and the lifecycle."""

@@ -10,7 +10,8 @@ NAME.err, so a negative case names the check and the line as it does for the
 checker's checks.
 
 They are kept in a list of their own (`runtimetest suite --list-checks`), apart
-from the checker's, which the static binary holds.
+from the checker's, which the static binary holds. This module imports none of
+the checks: a module declaring them imports it, never the other way round.
 """
 
 from runtimetest.core.registry import Registry, Result, Skip
@@ -61,9 +62,10 @@ class Findings:
 
 
 def list_checks(out):
-    """Every outside check: id, level, reference, what it verifies (as the checker's --list)."""
-    from runtimetest.driver.outside import hooks as hookchecks  # noqa: F401  (importing is registering)
-    from runtimetest.driver.outside import lifecycle  # noqa: F401  (importing is registering)
+    """Every outside check registered: id, level, reference, what it verifies (as the checker's --list).
 
+    The checks register when their modules (outside/lifecycle.py, outside/hooks.py)
+    are imported; the driver's runner imports both.
+    """
     for check in OUTSIDE_CHECKS:
         out.write(f"{check.id}\t{check.level}\t{check.url}\t{check.title}\n")
