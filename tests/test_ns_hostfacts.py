@@ -1,8 +1,11 @@
 """The host facts the driver passes to the checker (runtimetest/driver/hostfacts.py)."""
 
+import json
 import os
 import subprocess
+import sys
 
+from conftest import ROOT, requires_root
 from runtimetest.driver import hostfacts
 
 
@@ -81,13 +84,45 @@ def test_net_device_facts_are_permanent_non_host_addresses():
     assert hostfacts.netdevice_facts(None) == {}
 
 
-def test_netlink_reads_what_ip_shows():
+def test_netlink_reads_what_pyroute2_reads():
+    """The checker's own rtnetlink reading against pyroute2's (the driver's) of the same namespace."""
+    from pyroute2 import IPRoute
+
     from runtimetest.linux import netlink
 
-    shown = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
-    expected = {(line.split()[1], line.split()[3]) for line in shown.splitlines()}
+    with IPRoute() as route:
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in route.get_links()}
+        expected = {(names[message["index"]], hostfacts.address_of(message)) for message in route.get_addr()}
     found = {(name, address) for name, addresses in netlink.devices().items() for address in addresses}
-    assert found == expected
+    assert found == expected and ("lo", "127.0.0.1/8") in found
+
+
+# Run in a network namespace of its own: a veth whose addresses are permanent or
+# not, host-scoped or not, and what the host facts say of it.
+PRIVATE_DEVICE = """
+import json, sys
+from pyroute2 import IPRoute
+from runtimetest.driver import hostfacts
+with IPRoute() as route:
+    route.link("add", ifname="rtt-hf0", kind="veth", peer="rtt-hf0p")
+    index = route.link_lookup(ifname="rtt-hf0")[0]
+    route.addr("add", index=index, address="192.0.2.1", prefixlen=24)
+    route.addr("add", index=index, address="2001:db8::7", prefixlen=64)
+    route.addr("add", index=index, address="192.0.2.9", prefixlen=32, scope=254)
+    route.addr("add", index=index, address="2001:db8::5", prefixlen=64,
+               IFA_CACHEINFO={"ifa_preferred": 100, "ifa_valid": 100, "cstamp": 0, "tstamp": 0})
+json.dump(hostfacts.netdevice_facts({"rtt-hf0": {}, "rtt-hf0p": {}, "rtt-hf-absent": {}}), sys.stdout)
+"""
+
+
+@requires_root
+def test_net_device_facts_carry_only_permanent_addresses_of_a_wider_scope_than_host():
+    shown = subprocess.run(["unshare", "--net", sys.executable, "-c", PRIVATE_DEVICE], cwd=ROOT, check=True,
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": ROOT})
+    facts = json.loads(shown.stdout)
+    assert facts["org.runtimetest.host.netdev.rtt-hf0.addresses"] == "192.0.2.1/24 2001:db8::7/64"
+    assert facts["org.runtimetest.host.netdev.rtt-hf0p.addresses"] == ""
+    assert facts["org.runtimetest.host.netdev.rtt-hf-absent.addresses"].startswith("absent: no device")
 
 
 def test_no_new_privs_of_the_runtime_is_read_from_its_status(tmp_path):
@@ -100,8 +135,6 @@ def test_no_new_privs_of_the_runtime_is_read_from_its_status(tmp_path):
 
 
 def test_annotate_command_writes_the_spec_another_harness_tells_the_checker(tmp_path):
-    import json
-
     from conftest import runtimetest
 
     (tmp_path / "data").write_text("x")

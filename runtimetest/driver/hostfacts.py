@@ -198,6 +198,13 @@ def _unescape(text):
 
 
 # -- network devices ----------------------------------------------------------------
+# Read with pyroute2, whose import (asyncio, ssl, sqlite3: ~250 ms) is paid only by a
+# run with a netDevices case; the checker reads the container's own with
+# runtimetest.linux.netlink and never imports pyroute2.
+
+IFA_F_PERMANENT = 0x80  # an address configured without a lifetime (linux/if_addr.h)
+RT_SCOPE_HOST = 254
+
 
 def netdevice_facts(devices):
     """org.runtimetest.host.netdev.<name>.addresses: what each device to be moved carries now."""
@@ -211,15 +218,39 @@ def netdevice_facts(devices):
 
 
 def _device_addresses(name):
-    from runtimetest.linux import netlink
+    from pyroute2.netlink.exceptions import NetlinkError
 
     try:
-        found = netlink.permanent_addresses(name)
-    except OSError as error:
+        found = permanent_addresses(name)
+    except (OSError, NetlinkError) as error:
         return f"absent: rtnetlink cannot be asked ({error})"
     if found is None:
         return f"absent: no device {name} in the runtime's network namespace"
     return " ".join(found)
+
+
+def permanent_addresses(name):
+    """The permanent, not host-scoped addresses of a device as CIDRs (sorted), or None when it is absent."""
+    from pyroute2 import IPRoute
+
+    with IPRoute() as route:
+        indexes = route.link_lookup(ifname=name)
+        if not indexes:
+            return None
+        return sorted(address_of(message) for message in route.get_addr(index=indexes[0])
+                      if _flags(message) & IFA_F_PERMANENT and message["scope"] != RT_SCOPE_HOST)
+
+
+def _flags(message):
+    # IFA_FLAGS holds all 32 bits; the header's byte only the low 8 (older kernels send no attribute).
+    flags = message.get_attr("IFA_FLAGS")
+    return message["flags"] if flags is None else flags
+
+
+def address_of(message):
+    """An RTM_NEWADDR message's "address/prefixlen" (the local address of a point-to-point link)."""
+    address = message.get_attr("IFA_LOCAL") or message.get_attr("IFA_ADDRESS")
+    return f"{address}/{message['prefixlen']}"
 
 
 # -- mounts ----------------------------------------------------------------------

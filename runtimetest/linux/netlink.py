@@ -3,8 +3,8 @@
 Two dump requests (RTM_GETLINK, RTM_GETADDR) on a NETLINK_ROUTE socket, parsed
 with `struct`: the standard library is enough, and the static checker stays
 free of a netlink library's import cost (pyroute2 0.9 imports asyncio, ssl and
-sqlite3 at start). Used by the checker (linux.netDevices) and by the driver's
-host facts alike.
+sqlite3 at start). Only the checker (linux.netDevices) reads devices this way;
+the driver, on the host, uses pyroute2 (driver/hostfacts.py).
 """
 
 import socket
@@ -15,9 +15,7 @@ RTM_NEWLINK, RTM_GETLINK, RTM_NEWADDR, RTM_GETADDR = 16, 18, 20, 22
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 IFLA_IFNAME = 3
-IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS = 1, 2, 8
-IFA_F_PERMANENT = 0x80
-RT_SCOPE_HOST = 254
+IFA_ADDRESS, IFA_LOCAL = 1, 2
 
 HEADER = struct.Struct("=IHHII")  # struct nlmsghdr
 IFINFOMSG = struct.Struct("=BxHiII")  # struct ifinfomsg
@@ -76,17 +74,14 @@ def links():
 
 
 def addresses():
-    """[(device index, "address/prefixlen", flags, scope)] of every address."""
+    """[(device index, "address/prefixlen")] of every address."""
     found = []
     for body in dump(RTM_GETADDR, IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0), RTM_NEWADDR):
-        family, prefixlen, flags, scope, index = IFADDRMSG.unpack_from(body)
+        family, prefixlen, _, _, index = IFADDRMSG.unpack_from(body)
         attrs = _attributes(body, IFADDRMSG.size)
         raw = attrs.get(IFA_LOCAL) or attrs.get(IFA_ADDRESS)
-        if raw is None or family not in (socket.AF_INET, socket.AF_INET6):
-            continue
-        if IFA_FLAGS in attrs and len(attrs[IFA_FLAGS]) >= 4:
-            flags = struct.unpack_from("=I", attrs[IFA_FLAGS])[0]
-        found.append((index, f"{socket.inet_ntop(family, raw)}/{prefixlen}", flags, scope))
+        if raw is not None and family in (socket.AF_INET, socket.AF_INET6):
+            found.append((index, f"{socket.inet_ntop(family, raw)}/{prefixlen}"))
     return found
 
 
@@ -94,16 +89,8 @@ def devices():
     """{name: set of "address/prefixlen"} of every network device."""
     names = links()
     table = {name: set() for name in names.values()}
-    for index, address, _, _ in addresses():
+    for index, address in addresses():
         if index in names:
             table[names[index]].add(address)
     return table
 
-
-def permanent_addresses(name):
-    """The permanent, not host-scoped addresses of a device (sorted), or None when it is absent."""
-    names = {value: key for key, value in links().items()}
-    if name not in names:
-        return None
-    return sorted(address for index, address, flags, scope in addresses()
-                  if index == names[name] and flags & IFA_F_PERMANENT and scope != RT_SCOPE_HOST)
