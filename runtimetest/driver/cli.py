@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from runtimetest.driver.cases import departures
 from runtimetest.driver import hostfacts
+from runtimetest.driver import matrix
 from runtimetest.driver import output
+from runtimetest.driver import paths
 from runtimetest.driver import record
 from runtimetest.driver import reports
 from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
@@ -22,9 +24,10 @@ from runtimetest.driver.children import Children
 from runtimetest.driver.runner import DEFAULT_CASE_TIMEOUT, CaseRunner
 from runtimetest.driver.runtimes.adapters import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_CHECKER = os.path.join(PROJECT_ROOT, "build", "runtimetest")
-DEFAULT_CASES = os.path.join(PROJECT_ROOT, "spec-fixtures")
+# The checkout's build/runtimetest and spec-fixtures/, or the wheel's bundled copies.
+PROJECT_ROOT = paths.project_root()
+DEFAULT_CHECKER = paths.default_checker()
+DEFAULT_CASES = paths.default_cases()
 
 
 def parser():
@@ -92,11 +95,17 @@ def parser():
     clean.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
                        help="extra global flag for the runtime (repeatable)")
     clean.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None)
+    commands.add_parser("checker-path", help="print where the static checker is (for other harnesses)")
+    matrix.add_parser(commands)
     return top
 
 
 def main(argv):
     options = parser().parse_args(argv)
+    if options.command == "checker-path":
+        return print_checker_path()
+    if options.command == "report":
+        return matrix.run(options)
     if options.command == "clean":
         return run_clean(options)
     if options.command == "bench":
@@ -104,6 +113,15 @@ def main(argv):
     if options.command == "annotate":
         return run_annotate(options)
     return run_suite(options)
+
+
+def print_checker_path():
+    checker = os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER)
+    if not os.path.isfile(checker):
+        sys.stderr.write(f"runtimetest checker-path: no checker binary at {checker}: run `make static`\n")
+        return 1
+    print(os.path.abspath(checker))
+    return 0
 
 
 def run_bench(options):
