@@ -14,6 +14,9 @@
 #                                     the checker judges N hostile specs in runc
 #                                     containers (default seed: a new one each time)
 #   make static                       build/runtimetest, the static checker
+#   make wheel                        dist/runtimetest-*.whl: the driver with the static
+#                                     checker and spec-fixtures/ inside (see setup.py), so
+#                                     `pip install` it and `runtimetest suite` runs anywhere
 #   make peer-runtime-tools RUNTIME_TOOLS=DIR [PEER_CHECKER=FILE] [RUNTIME=runc] [PEER_ARGS=...]
 #                                     runtime-tools' validation programs with their
 #                                     runtimetest and with ours, side by side
@@ -48,7 +51,7 @@ N ?= 20000
 SEED ?= $(shell date +%s)
 FUZZ_JOBS ?= 2
 
-.PHONY: all deps venv static conformance conformance-cgroup2 test bench fuzz peer-runtime-tools clean distclean
+.PHONY: all deps venv static wheel conformance conformance-cgroup2 test bench fuzz peer-runtime-tools clean distclean
 
 all: static
 
@@ -75,6 +78,17 @@ $(VENV)/.stamp: .deps.stamp pyproject.toml build/requirements.txt
 static: $(CHECKER)
 $(CHECKER): $(VENV)/.stamp $(CHECKER_SOURCES)
 	build/freeze.sh $(PY) $(CHECKER)
+
+# pip builds the wheel (setup.py bundles the checker and the cases) in a temporary
+# directory, never in build/; the check after it refuses a wheel without the checker.
+wheel: $(CHECKER)
+	rm -f dist/runtimetest-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@$(PY) -c 'import glob, sys, zipfile; w = glob.glob("dist/runtimetest-*.whl"); \
+		names = zipfile.ZipFile(w[0]).namelist() if len(w) == 1 else []; \
+		ok = "runtimetest/bundled/runtimetest" in names and any(n.startswith("runtimetest/bundled/spec-fixtures/") for n in names); \
+		sys.exit(0 if ok else "make wheel: no single wheel with the checker and the cases in dist/")'
+	@ls dist/runtimetest-*.whl
 
 conformance: $(CHECKER)
 	$(VENV)/bin/runtimetest suite --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) $(CONFORMANCE_ARGS) spec-fixtures
@@ -110,4 +124,4 @@ clean:
 	rm -rf build/__pycache__ .pytest_cache
 
 distclean: clean
-	rm -rf $(VENV) .deps.stamp *.egg-info
+	rm -rf $(VENV) .deps.stamp *.egg-info dist
