@@ -118,7 +118,8 @@ def main(argv):
 def print_checker_path():
     checker = os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER)
     if not os.path.isfile(checker):
-        sys.stderr.write(f"runtimetest checker-path: no checker binary at {checker}: run `make static`\n")
+        sys.stderr.write(f"runtimetest checker-path: no checker binary at {checker} "
+                         "(in a checkout: `make static`; for a wheel: `make wheel`)\n")
         return 1
     print(os.path.abspath(checker))
     return 0
