@@ -38,10 +38,11 @@ HELLO := build/runtimetest-hello
 # and what building the static checker needs (build/build-packages.txt, shared
 # with Dockerfile.static: Debian's own Python, see build/freeze.sh); podman, with
 # catatonit (its --init) and uidmap (rootless), the real client whose configs
-# tests/test_clients_podman.py runs.
+# tests/test_clients_podman.py runs; chromium, the headless browser in which
+# tests/test_driver_matrix.py reads and screenshots the `runtimetest report` page.
 VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
-	podman catatonit uidmap $(VM_PACKAGES) \
+	podman catatonit uidmap chromium $(VM_PACKAGES) \
 	$(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/core/*.py runtimetest/linux/*.py runtimetest/checker/*.py \
 	runtimetest/checker/checks/*.py runtimetest/checker/checks/*/*.py) \

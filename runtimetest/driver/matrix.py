@@ -181,6 +181,7 @@ th, td { border: 1px solid #d0d7de; padding: 3px 8px; vertical-align: top; text-
 thead th { background: #f6f8fa; position: sticky; top: 0; }
 th small { display: block; font-weight: normal; color: #57606a; }
 tr.area th { background: #eaeef2; font-size: 1.05em; }
+tr.area small { display: inline; margin-left: 0.5em; }
 th.case { font-weight: normal; font-family: ui-monospace, monospace; }
 th.case a { font-family: system-ui, sans-serif; font-size: 0.85em; margin-left: 0.4em; }
 td.pass { background: #dafbe1; } td.fail { background: #ffd8d3; font-weight: bold; }
