@@ -64,7 +64,7 @@ class Column:
     def subtitle(self):
         parts = [f"runtime-spec {self.spec_version}" if self.spec_version else "",
                  f"cgroup {self.cgroup}" if self.cgroup else ""]
-        return " · ".join(p for p in parts if p)
+        return ", ".join(p for p in parts if p)
 
 
 class Case:
@@ -158,13 +158,14 @@ def by_area(cases):
 
 
 def row_sections(case, columns):
-    """The spec sections the case's lines cite in any column, in first-seen order."""
-    seen = {}
-    for column in columns:
-        cell = column.cells.get(case.name)
-        for section in cell.sections() if cell else ():
-            seen.setdefault(section, None)
-    return list(seen)
+    """The spec sections the case's lines cite, in first-seen order: a negative case's expected
+    lines (its cells that pass) say what it is about; else those of the cells that did not pass."""
+    cells = [c.cells[case.name] for c in columns if case.name in c.cells]
+    for chosen in ([c for c in cells if c.kind == "pass"], cells):
+        sections = list(dict.fromkeys(s for cell in chosen for s in cell.sections()))
+        if sections:
+            return sections
+    return []
 
 
 def spec_url(section):
@@ -289,8 +290,8 @@ def _area_counts(column, members):
 
 def render_markdown(columns, cases, summary_only=False, title="OCI runtime conformance matrix"):
     labels = [md(c.label) for c in columns]
-    out = [f"# {md(title)}", "",
-           " · ".join(f"{md(c.label)}: {md(c.subtitle())}" for c in columns), ""]
+    out = [f"# {md(title)}", ""]
+    out += [f"- {md(c.label)}: {md(c.subtitle()) or 'no details in the report'}" for c in columns] + [""]
     totals = [[kind] + [str(c.counts()[kind]) for c in columns] for kind in KINDS]
     out += _table(["cases"] + labels, totals) + [""]
     areas = by_area(cases)
