@@ -188,7 +188,7 @@ th.case a { font-family: system-ui, sans-serif; font-size: 0.85em; margin-left: 
 td.pass { background: #dafbe1; } td.fail { background: #ffd8d3; font-weight: bold; }
 td.departure { background: #fff1c2; } td.skip { background: #eef0f2; color: #57606a; }
 td.none { color: #8c959f; }
-td.fail details { font-weight: normal; }
+td.fail details { font-weight: normal; } td.departure summary { color: #57606a; }
 pre { margin: 0.3em 0; white-space: pre-wrap; max-width: 60em; font-size: 0.85em; }
 .count { display: inline-block; margin-right: 0.5em; padding: 0 4px; border-radius: 3px; }
 .count.pass { background: #dafbe1; } .count.fail { background: #ffd8d3; }
@@ -220,7 +220,7 @@ def _cell_html(cell):
     title = cell.reason or cell.status
     label = cell.status if cell.kind == "fail" else cell.kind
     body = _e(label)
-    if cell.kind == "fail":
+    if cell.kind == "fail" or (cell.kind == "departure" and cell.lines):  # a departure's lines too
         lines = cell.lines or [cell.reason]
         listed = "\n".join(lines)
         more = "\n\n".join(cell.details)
