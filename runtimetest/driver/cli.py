@@ -56,7 +56,8 @@ def parser():
                        help="how many times slower than usual this machine is (an emulated one: 4): "
                             "multiplies --timeout and --command-timeout, and the checker's probes' bounds")
     suite.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER),
-                       help="the static checker binary (default: build/runtimetest)")
+                       help="the static checker binary (default: build/runtimetest in a checkout, else the one the "
+                            "package carries; see `runtimetest checker-path`)")
     suite.add_argument("--json", metavar="FILE", help="write a JSON report of every case")
     suite.add_argument("--tap", metavar="FILE", help="write a TAP 13 report, one test per case")
     suite.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
