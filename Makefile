@@ -14,6 +14,9 @@
 #                                     the checker judges N hostile specs in runc
 #                                     containers (default seed: a new one each time)
 #   make static                       build/runtimetest, the static checker
+#   make wheel                        dist/runtimetest-*.whl: the driver with the static
+#                                     checker and spec-fixtures/ inside (see setup.py), so
+#                                     `pip install` it and `runtimetest suite` runs anywhere
 #   make peer-runtime-tools RUNTIME_TOOLS=DIR [PEER_CHECKER=FILE] [RUNTIME=runc] [PEER_ARGS=...]
 #                                     runtime-tools' validation programs with their
 #                                     runtimetest and with ours, side by side
@@ -35,10 +38,11 @@ HELLO := build/runtimetest-hello
 # and what building the static checker needs (build/build-packages.txt, shared
 # with Dockerfile.static: Debian's own Python, see build/freeze.sh); podman, with
 # catatonit (its --init) and uidmap (rootless), the real client whose configs
-# tests/test_clients_podman.py runs.
+# tests/test_clients_podman.py runs; chromium, the headless browser in which
+# tests/test_driver_matrix.py reads and screenshots the `runtimetest report` page.
 VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
-	podman catatonit uidmap $(VM_PACKAGES) \
+	podman catatonit uidmap chromium $(VM_PACKAGES) \
 	$(shell cat build/build-packages.txt)
 CHECKER_SOURCES := $(wildcard runtimetest/*.py runtimetest/core/*.py runtimetest/linux/*.py runtimetest/checker/*.py \
 	runtimetest/checker/checks/*.py runtimetest/checker/checks/*/*.py) \
@@ -48,7 +52,7 @@ N ?= 20000
 SEED ?= $(shell date +%s)
 FUZZ_JOBS ?= 2
 
-.PHONY: all deps venv static conformance conformance-cgroup2 test bench fuzz peer-runtime-tools clean distclean
+.PHONY: all deps venv static wheel conformance conformance-cgroup2 test bench fuzz peer-runtime-tools clean distclean
 
 all: static
 
@@ -75,6 +79,17 @@ $(VENV)/.stamp: .deps.stamp pyproject.toml build/requirements.txt
 static: $(CHECKER)
 $(CHECKER): $(VENV)/.stamp $(CHECKER_SOURCES)
 	build/freeze.sh $(PY) $(CHECKER)
+
+# pip builds the wheel (setup.py bundles the checker and the cases) in a temporary
+# directory, never in build/; the check after it refuses a wheel without the checker.
+wheel: $(CHECKER)
+	rm -f dist/runtimetest-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	@$(PY) -c 'import glob, sys, zipfile; w = glob.glob("dist/runtimetest-*.whl"); \
+		names = zipfile.ZipFile(w[0]).namelist() if len(w) == 1 else []; \
+		ok = "runtimetest/bundled/runtimetest" in names and any(n.startswith("runtimetest/bundled/spec-fixtures/") for n in names); \
+		sys.exit(0 if ok else "make wheel: no single wheel with the checker and the cases in dist/")'
+	@ls dist/runtimetest-*.whl
 
 conformance: $(CHECKER)
 	$(VENV)/bin/runtimetest suite --runtime $(RUNTIME) $(if $(JOBS),-j $(JOBS)) $(CONFORMANCE_ARGS) spec-fixtures
@@ -110,4 +125,4 @@ clean:
 	rm -rf build/__pycache__ .pytest_cache
 
 distclean: clean
-	rm -rf $(VENV) .deps.stamp *.egg-info
+	rm -rf $(VENV) .deps.stamp *.egg-info dist

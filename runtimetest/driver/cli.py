@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from runtimetest.driver.cases import departures
 from runtimetest.driver import hostfacts
+from runtimetest.driver import matrix
 from runtimetest.driver import output
+from runtimetest.driver import paths
 from runtimetest.driver import record
 from runtimetest.driver import reports
 from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
@@ -25,9 +27,10 @@ from runtimetest.driver.outside.registry import list_checks
 from runtimetest.driver.runner import DEFAULT_CASE_TIMEOUT, CaseRunner
 from runtimetest.driver.runtimes import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEFAULT_CHECKER = os.path.join(PROJECT_ROOT, "build", "runtimetest")
-DEFAULT_CASES = os.path.join(PROJECT_ROOT, "spec-fixtures")
+# The checkout's build/runtimetest and spec-fixtures/, or the wheel's bundled copies.
+PROJECT_ROOT = paths.project_root()
+DEFAULT_CHECKER = paths.default_checker()
+DEFAULT_CASES = paths.default_cases()
 
 
 def parser():
@@ -56,7 +59,8 @@ def parser():
                        help="how many times slower than usual this machine is (an emulated one: 4): "
                             "multiplies --timeout and --command-timeout, and the checker's probes' bounds")
     suite.add_argument("--checker", default=os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER),
-                       help="the static checker binary (default: build/runtimetest)")
+                       help="the static checker binary (default: build/runtimetest in a checkout, else the one the "
+                            "package carries; see `runtimetest checker-path`)")
     suite.add_argument("--json", metavar="FILE", help="write a JSON report of every case")
     suite.add_argument("--tap", metavar="FILE", help="write a TAP 13 report, one test per case")
     suite.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
@@ -95,11 +99,17 @@ def parser():
     clean.add_argument("--runtime-arg", action="append", default=[], metavar="ARG",
                        help="extra global flag for the runtime (repeatable)")
     clean.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None)
+    commands.add_parser("checker-path", help="print where the static checker is (for other harnesses)")
+    matrix.add_parser(commands)
     return top
 
 
 def main(argv):
     options = parser().parse_args(argv)
+    if options.command == "checker-path":
+        return print_checker_path()
+    if options.command == "report":
+        return matrix.run(options)
     if options.command == "clean":
         return run_clean(options)
     if options.command == "bench":
@@ -107,6 +117,16 @@ def main(argv):
     if options.command == "annotate":
         return run_annotate(options)
     return run_suite(options)
+
+
+def print_checker_path():
+    checker = os.environ.get("RUNTIMETEST_CHECKER", DEFAULT_CHECKER)
+    if not os.path.isfile(checker):
+        sys.stderr.write(f"runtimetest checker-path: no checker binary at {checker} "
+                         "(in a checkout: `make static`; for a wheel: `make wheel`)\n")
+        return 1
+    print(os.path.abspath(checker))
+    return 0
 
 
 def run_bench(options):

@@ -5,8 +5,10 @@ interrupted (the cases not run are named as such).
 """
 
 import json
+import os
 import xml.etree.ElementTree as ElementTree
 
+from runtimetest.driver.hostfacts import PREFIX, cgroup_facts
 from runtimetest.driver.output import final_line, memory_stats, phase_stats, slowest
 from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
@@ -59,10 +61,18 @@ def run_record(results, wall, jobs):
     }
 
 
+def host_record():
+    """Which machine ran: the conformance matrix's columns are runtime x host."""
+    uname = os.uname()
+    return {"name": uname.nodename, "kernel": uname.release,
+            "cgroup": cgroup_facts().get(f"{PREFIX}host.cgroup.mode")}
+
+
 def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=None, jobs=None, not_run=()):
     report = {
         "runtime": {"name": runtime.name, "program": runtime.program,
                     "spec_version": runtime.spec_version()},
+        "host": host_record(),
         "cases_dir": cases_dir,
         "interrupted_by_signal": interrupted,
         "totals": totals(results, total),
