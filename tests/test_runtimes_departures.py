@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, case_names
 from runtimetest.driver.cases import departures
 
 DEPARTURES = os.path.join(FIXTURES, "departures")
 FILES = sorted(name for name in os.listdir(DEPARTURES) if name.endswith(".json"))
-CASES = {name.split(".")[0] for name in os.listdir(FIXTURES) if name.endswith(".json")}
+CASES = set(case_names(FIXTURES))
 FAILURE_LINE = re.compile(r"[a-z][A-Za-z0-9_.-]*: .* \[(MUST|SHOULD|MAY) [^\s\]]+\]")
 
 
