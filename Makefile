@@ -35,7 +35,7 @@ HELLO := build/runtimetest-hello
 # and what building the static checker needs (build/build-packages.txt, shared
 # with Dockerfile.static: Debian's own Python, see build/freeze.sh); podman, with
 # catatonit (its --init) and uidmap (rootless), the real client whose configs
-# tests/test_clients_podman.py runs.
+# tests/containers/test_clients_podman.py runs.
 VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \
 	podman catatonit uidmap $(VM_PACKAGES) \
