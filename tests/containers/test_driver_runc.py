@@ -16,9 +16,13 @@ from fakes.harness import read_until, stop, wait_for
 pytestmark = requires_root
 
 
-# What differs between two runs of one case by design: its container id and its private paths.
+# What differs between two runs of one case by design: its container id, its private paths,
+# the inodes of its namespaces and files, its processes' ids.
 PER_RUN = ((re.compile(r"rtt-[A-Za-z0-9_.-]*?-[0-9a-f]{10}\b"), "rtt-ID"),
-           (re.compile(r"/tmp/runtimetest-[a-z]+-[A-Za-z0-9_]+"), "/tmp/runtimetest-TMP"))
+           (re.compile(r"/tmp/runtimetest-[a-z]+-[A-Za-z0-9_]+"), "/tmp/runtimetest-TMP"),
+           (re.compile(r":\[\d+\]"), ":[INODE]"),
+           (re.compile(r"\b(\d+:\d+):\d+\b"), r"\1:INODE"),
+           (re.compile(r"\bprocess \d+"), "process PID"))
 
 
 def same_in_every_run(text):
