@@ -38,7 +38,7 @@ HELLO := build/runtimetest-hello
 # and what building the static checker needs (build/build-packages.txt, shared
 # with Dockerfile.static: Debian's own Python, see build/freeze.sh); podman, with
 # catatonit (its --init) and uidmap (rootless), the real client whose configs
-# tests/test_clients_podman.py runs; chromium, the headless browser in which
+# tests/containers/test_clients_podman.py runs; chromium, the headless browser in which
 # tests/test_driver_matrix.py reads and screenshots the `runtimetest report` page.
 VM_PACKAGES := qemu-system-x86 cpio kmod
 APT_PACKAGES := runc crun runsc busybox-static iproute2 util-linux procps \

@@ -21,8 +21,12 @@ def runtimetest(*args, **kwargs):
 
 
 def case_names(directory):
-    """The names of the cases in a case directory (every NAME.json, NAME.spec.json aside)."""
-    return sorted({f.split(".")[0] for f in os.listdir(directory) if f.endswith(".json")})
+    """The names of the cases in a case tree, as the driver finds them (every NAME.json,
+    NAME.spec.json aside; departures/ and host-*/ below the top left out)."""
+    from runtimetest.driver.cases.load import case_directories
+
+    return sorted({f.split(".")[0] for place in case_directories(directory)
+                   for f in os.listdir(place) if f.endswith(".json")})
 
 
 def run_checker(spec, *args, tmp_path):
@@ -70,15 +74,23 @@ def prepared_host(cases_dir):
         subprocess.run([prepare, "down"], check=True, timeout=60)
 
 
-def case_passed(report, name):
+def case_passed(report, name, known_skips=()):
     """Assert one case of a run_suite report passed, or failed exactly as a recorded departure
-    (whose record must not be outdated); a skip must say why and is reported as one."""
+    (whose record must not be outdated), or is a SKIP named in `known_skips` (what this runtime
+    on this host is known to skip; it must say why, and is reported to pytest as a skip). Any
+    other SKIP fails: a fault that skipped everything must not look green."""
     case = report["by_name"][name]
     if case["status"] == "skip":
         assert case["reason"], "a skip must say why"
+        assert name in known_skips, f"{name}: an unexpected SKIP: {case['reason']}"
         pytest.skip(case["reason"])
     if case["status"] == "departure":
         assert case["reason"].startswith("known departure: "), case["reason"]
         return
     assert not any("the record can go" in note for note in case["notes"]), case["notes"]
     assert case["status"] == "pass", "\n".join(case["details"] or [case["reason"]])
+
+
+def names_with_status(report, status):
+    """The names of a report's cases with one status, sorted (for a failure message that lists them)."""
+    return sorted(case["name"] for case in report["cases"] if case["status"] == status)

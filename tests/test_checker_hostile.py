@@ -1,6 +1,6 @@
 """The checker under hostile specs: nothing a spec holds makes it crash, hang or
 read without bound (issue 11). These run the checker from source on this host;
-tests/test_fuzz_checker.py runs the static binary inside real containers."""
+tests/containers/test_fuzz_checker.py runs the static binary inside real containers."""
 
 import json
 import os

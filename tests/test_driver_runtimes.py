@@ -1,15 +1,12 @@
-"""Each runtime's adapter: its quirks, and real crun and runsc runs on this machine."""
-
-import json
-import os
-import shutil
-import tempfile
+"""runtimetest/driver/runtimes/: each runtime's adapter, its quirks and what it decides a
+case cannot show (real crun and runsc runs: tests/containers/test_runtimes_crun_runsc.py)."""
 
 import pytest
 
-from conftest import FIXTURES, ROOT, requires_root, runtimetest
 from runtimetest.driver import cgroups
-from runtimetest.driver.runtimes import Crun, Runc, Runsc, Runtime, resolve
+from runtimetest.driver.runtimes import Crun, Runc, Runsc, Runtime, resolve, rules
+from runtimetest.driver.runtimes.rules import (cgroup_requests, hooks_of_their_own, is_driver_cgroups_path,
+                                               mount_options_runsc_refuses)
 from runtimetest.driver.runtimes.runsc import network_mode
 
 
@@ -44,82 +41,98 @@ def test_runsc_takes_its_network_from_the_namespaces():
     assert network_mode({"linux": {"namespaces": [{"type": "network", "path": "/run/netns/x"}]}}) == "sandbox"
 
 
-def test_crun_on_a_hybrid_host_skips_cases_with_cgroup_limits(monkeypatch):
+BASE_RULE = {"devices": [{"allow": False, "access": "rwm"}]}
+
+
+DRIVER_PATH = "/runtimetest/rtt-uts-hostname-0123456789"
+
+
+def config(**linux):
+    return {"ociVersion": "1.0.2", "linux": {"resources": dict(BASE_RULE), "cgroupsPath": DRIVER_PATH, **linux}}
+
+
+def test_cgroup_requests_leave_out_the_base_rule_and_the_drivers_path():
+    assert cgroup_requests(config()) == set()
+    assert cgroup_requests(config(resources={"pids": {"limit": 5}, **BASE_RULE})) == {"linux.resources.pids"}
+    assert cgroup_requests(config(resources={"devices": [{"allow": True, "access": "rwm"}]})) == \
+        {"linux.resources.devices"}
+    own_path = config(cgroupsPath="/runtimetest/cgroups-path-rtt-cgroups-path-0123456789")
+    assert cgroup_requests(own_path) == {"linux.cgroupsPath"}
+    assert is_driver_cgroups_path(DRIVER_PATH)
+    assert not is_driver_cgroups_path("/runtimetest-rtt-x-0123456789")
+    assert cgroup_requests({"linux": "not an object"}) == set()
+
+
+@pytest.fixture
+def hybrid_crun(monkeypatch):
     monkeypatch.setattr(cgroups, "mode", lambda: "hybrid")
     crun = Crun("/usr/bin/crun", NoChildren())
     crun._spec_version = "1.0.0"
-    assert crun.prefix()[:2] == ["unshare", "--mount"] and "--cgroup-manager=disabled" in crun.global_args(None)
-    base = {"ociVersion": "1.0.2", "linux": {"resources": {"devices": [{"allow": False, "access": "rwm"}]}}}
-    assert crun.cannot_run(base) is None
-    limited = {"ociVersion": "1.0.2", "linux": {"resources": {"pids": {"limit": 10}}}}
-    assert "cgroup limits are not applied" in crun.cannot_run(limited)
-    assert crun.host_facts() == {"cgroup-limits": "not applied: " + Crun.CGROUPS_OFF}
+    return crun
+
+
+def test_crun_on_a_hybrid_host_runs_without_cgroups_and_skips_what_asks_of_them(hybrid_crun, monkeypatch):
+    # crun refuses hybrid cgroups: it runs in a mount namespace of its own managing none, so a
+    # case whose config or told spec asks anything of cgroups cannot be judged (the base rule aside).
+    assert hybrid_crun.prefix()[:2] == ["unshare", "--mount"]
+    assert "--cgroup-manager=disabled" in hybrid_crun.global_args(None)
+    assert hybrid_crun.host_facts() == {"cgroup-limits": "not applied: " + Crun.CGROUPS_OFF}
+    assert hybrid_crun.cannot_run(config(), config()) is None
+    limited = config(resources={"pids": {"limit": 10}, **BASE_RULE})
+    assert hybrid_crun.cannot_run(limited) == (
+        "crun refuses hybrid cgroups, so it runs here with --cgroup-manager=disabled: cgroup limits are not "
+        "applied, nor device rules nor the cgroup path (this case sets linux.resources.pids)")
+    told = config(resources={"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}], **BASE_RULE})
+    reason = hybrid_crun.cannot_run(config(), told)
+    assert "cgroup limits are not applied" in reason and "linux.resources.hugepageLimits" in reason
+    told = config(cgroupsPath="/runtimetest/elsewhere")
+    assert "linux.cgroupsPath" in hybrid_crun.cannot_run(config(), told)
+    assert "linux.resources.devices" in hybrid_crun.cannot_run(
+        config(resources={"devices": [{"allow": True, "type": "c", "major": 42, "access": "rw"}]}))
     monkeypatch.setattr(cgroups, "mode", lambda: "unified")
     plain = Crun("/usr/bin/crun", NoChildren())
     plain._spec_version = "1.0.0"
     assert plain.prefix() == [] and plain.cannot_run(limited) is None
 
 
-SOME_CASES = ("-k", "uts-hostname", "-k", "lifecycle-states", "-k", "terminal-console", "-k", "hooks-points")
+def test_crun_skips_empty_labels_of_modules_that_are_off(hybrid_crun, monkeypatch):
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.selinuxLabel", lambda: False)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.apparmorProfile", lambda: False)
+    empty = dict(config(), process={"selinuxLabel": "", "apparmorProfile": ""})
+    assert "empty process.selinuxLabel and process.apparmorProfile" in hybrid_crun.cannot_run(empty)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.selinuxLabel", lambda: True)
+    monkeypatch.setitem(rules.LABEL_MODULES, "process.apparmorProfile", lambda: True)
+    assert hybrid_crun.cannot_run(empty) is None
+    labelled = dict(config(), process={"selinuxLabel": "system_u:system_r:container_t:s0"})
+    assert hybrid_crun.cannot_run(labelled) is None
 
 
-def run_with(runtime, tmp_path, *cases):
-    report = tmp_path / "report.json"
-    run = runtimetest("suite", "--runtime", runtime, "--json", str(report), "--state-dir", str(tmp_path / "records"),
-                      *(cases or SOME_CASES), FIXTURES)
-    assert report.exists(), run.stdout + run.stderr
-    return {case["name"]: case for case in json.loads(report.read_text())["cases"]}, run
+@pytest.fixture
+def runsc():
+    adapter = Runsc("/usr/bin/runsc", NoChildren())
+    adapter._spec_version = "1.0.2-dev"
+    return adapter
 
 
-@requires_root
-@pytest.mark.skipif(shutil.which("crun") is None, reason="crun is not installed")
-def test_crun_runs_cases_here(checker_binary, tmp_path):
-    results, run = run_with("crun", tmp_path)
-    statuses = {name: case["status"] for name, case in results.items()}
-    hooks = statuses.pop("hooks-points")
-    assert statuses == {"uts-hostname": "pass", "lifecycle-states": "pass", "terminal-console": "pass"}, run.stdout
-    # crun 1.8 runs every hook, but hands some the wrong state (see README): judged, not a fault,
-    # and recorded as a departure of crun 1.8 (spec-fixtures/departures/crun.json).
-    assert hooks in ("pass", "fail", "departure") and results["hooks-points"]["outside_failures"] is not None
+def test_runsc_skips_cgroup_settings_the_container_cannot_see(runsc):
+    assert runsc.cannot_run(config(), config()) is None
+    reason = runsc.cannot_run(config(resources={"memory": {"limit": 1 << 26}, **BASE_RULE}))
+    assert "sandbox's cgroup on the host" in reason and "linux.resources.memory" in reason
+    assert "linux.resources.pids" in runsc.cannot_run(config(), config(resources={"pids": {"limit": 9}}))
 
 
-@requires_root
-@pytest.mark.skipif(shutil.which("crun") is None, reason="crun is not installed")
-def test_crun_on_this_host_skips_a_case_with_limits(checker_binary, tmp_path):
-    if cgroups.mode() != "hybrid":
-        pytest.skip("cgroups are not hybrid here: crun applies limits")
-    cases = tmp_path / "cases"
-    cases.mkdir()
-    (cases / "limited.json").write_text(json.dumps({"linux": {"resources": {"pids": {"limit": 64}}}}))
-    report = tmp_path / "report.json"
-    runtimetest("suite", "--runtime", "crun", "--json", str(report), "--state-dir", str(tmp_path / "records"),
-                str(cases))
-    [case] = json.loads(report.read_text())["cases"]
-    assert case["status"] == "skip" and "cgroup limits are not applied" in case["reason"]
+def test_runsc_skips_hooks_that_act_through_the_states_pid(runsc):
+    checker_hook = {"path": "/runtimetest", "args": ["runtimetest", "--hook", "x"]}
+    shell_hook = {"path": "/bin/sh", "args": ["sh", "-c", "taskset -p -c 0 $pid"]}
+    hooked = dict(config(), hooks={"createRuntime": [checker_hook, shell_hook], "createContainer": [shell_hook]})
+    assert hooks_of_their_own(hooked) == ["hooks.createRuntime[1] /bin/sh"]
+    assert "sandbox's on the host" in runsc.cannot_run(hooked)
+    assert runsc.cannot_run(dict(config(), hooks={"poststop": [checker_hook]})) is None
 
 
-@requires_root
-@pytest.mark.skipif(shutil.which("runsc") is None, reason="runsc is not installed")
-def test_runsc_runs_the_lifecycle_here(checker_binary, tmp_path):
-    results, run = run_with("runsc", tmp_path, "-k", "lifecycle-states", "-k", "driver-exit-status")
-    assert results["lifecycle-states"]["status"] == "pass", run.stdout
-    assert results["driver-exit-status"]["status"] == "pass", run.stdout
-    assert results["driver-exit-status"]["exit_code"] == 7
-
-
-@requires_root
-@pytest.mark.skipif(shutil.which("crun") is None, reason="crun is not installed")
-def test_logs_kept_under_a_relative_directory_work_with_crun(checker_binary, tmp_path):
-    # crun opens --log after changing directory: the driver must hand it an absolute path.
-    logs = tempfile.mkdtemp(prefix="test-logs-", dir=os.path.join(ROOT, "build"))
-    try:
-        report = tmp_path / "report.json"
-        run = runtimetest("suite", "--runtime", "crun", "--json", str(report), "--state-dir",
-                          str(tmp_path / "records"), "--keep-logs", os.path.relpath(logs, ROOT), FIXTURES,
-                          "uts-hostname")
-        [case] = json.loads(report.read_text())["cases"]
-        assert case["status"] == "pass", run.stdout
-        [kept] = os.listdir(logs)
-        assert os.path.isfile(os.path.join(logs, kept, "runtime.log"))
-    finally:
-        shutil.rmtree(logs)
+def test_runsc_cannot_run_mount_options_gvisor_does_not_parse():
+    config = {"mounts": [{"destination": "/a", "type": "tmpfs", "options": ["nosuid", "size=40%", "rro"]},
+                         {"destination": "/b", "type": "bind", "options": ["rbind", "rprivate", "rnoexec"]},
+                         {"destination": "/c", "type": "tmpfs", "options": ["size=1m", "relatime", "rw"]}]}
+    assert mount_options_runsc_refuses(config) == ["size=40%", "rro", "rnoexec"]
+    assert mount_options_runsc_refuses({"mounts": config["mounts"][2:]}) == []

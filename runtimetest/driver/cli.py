@@ -37,9 +37,11 @@ def parser():
     top = argparse.ArgumentParser(prog="runtimetest", description="OCI runtime conformance driver")
     commands = top.add_subparsers(dest="command", required=True)
 
-    suite = commands.add_parser("suite", help="run a case directory against a runtime")
+    suite = commands.add_parser("suite", help="run a case tree against a runtime")
     suite.add_argument("cases_dir", nargs="?", default=None,
-                       help=f"the case directory (default: {os.path.relpath(DEFAULT_CASES)})")
+                       help=f"the case directory, with every directory below it but departures/ and "
+                            f"host-*/ (default: {os.path.relpath(DEFAULT_CASES)}; one area: "
+                            f"{os.path.relpath(DEFAULT_CASES)}/cgroups)")
     suite.add_argument("case_names", nargs="*", metavar="CASE", help="run only these cases")
     suite.add_argument("--runtime", default="runc",
                        help="runc, crun, runsc, another name on PATH, or a path (default runc)")
@@ -69,7 +71,7 @@ def parser():
                        help="list the checks the driver makes from outside (lifecycle, hooks) and exit")
     suite.add_argument("--departures", metavar="DIR", default=None,
                        help="where known departures of runtimes are recorded "
-                            "(default: CASES_DIR/departures; see README)")
+                            "(default: CASES_DIR/departures, else that of CASES_DIR's parent; see README)")
     suite.add_argument("--no-departures", action="store_true",
                        help="report recorded departures as failures")
     suite.add_argument("--keep-logs", metavar="DIR", default=None,
@@ -306,8 +308,15 @@ def known_departures(options, runtime, cases_dir):
     """The departures recorded for this runtime and version ({} with --no-departures)."""
     if options.no_departures:
         return {}
-    directory = options.departures or os.path.join(cases_dir, "departures")
+    directory = options.departures or default_departures(cases_dir)
     return departures.load(directory, runtime.name, departures.runtime_version(runtime))
+
+
+def default_departures(cases_dir):
+    """CASES_DIR/departures; for one area of a tree (spec-fixtures/cgroups), the tree's."""
+    own = os.path.join(cases_dir, "departures")
+    above = os.path.join(os.path.dirname(os.path.abspath(cases_dir)), "departures")
+    return above if not os.path.isdir(own) and os.path.isdir(above) else own
 
 
 def run_cases(cases, runner, printer, jobs, runtime, cases_dir):

@@ -1,4 +1,8 @@
-"""A case directory: groups of files sharing a NAME, the suffix saying what each is.
+"""A case tree: groups of files sharing a NAME, the suffix saying what each is.
+
+A case's files sit together in one directory; cases may be grouped in
+directories below the tree's top (spec-fixtures/ has one per spec area), and a
+case's name is unique in the whole tree.
 
     NAME.json       the config: a partial spec merged onto the base config (required)
     NAME.spec.json  what the checker is told instead, merged onto the case's config
@@ -39,6 +43,9 @@ MAX_DEPTH = 100  # arrays and objects within each other in NAME.json, NAME.spec.
 MIN_TIMEOUT, MAX_TIMEOUT = 0.01, 7 * 24 * 3600.0  # seconds NAME.timeout may give
 MAX_EXIT = 255
 TOO_DEEP = object()
+# Directories below a case tree's top that hold no cases of the tree: the departure
+# records, and the sets that need the host prepared (run by naming them).
+LEFT_OUT_DIRECTORIES = ("departures", "host-*")
 
 
 class CaseError(Exception):
@@ -257,39 +264,88 @@ def load_case(name, directory, suffixes):
 
 
 def discover(directory, patterns=(), names=()):
-    """Every case in a directory, sorted by name, filtered by -k patterns and names.
+    """Every case in a case tree, sorted by name, filtered by -k patterns and names.
 
-    A case that cannot be loaded is returned as a BrokenCase, never raised.
+    The cases are those of `directory` and of every directory below it, except
+    departures/ (the records of runtimes' departures) and host-*/ (sets that need
+    the host prepared first: they run when named as the directory). A case's files
+    sit together in one directory; a name is unique in the tree, two cases of one
+    name anywhere in it are an error naming both. A case that cannot be loaded is
+    returned as a BrokenCase, never raised.
     """
-    try:
-        entries = sorted(os.listdir(directory))
-    except OSError as error:
-        raise CaseError(f"{directory}: cannot list cases: {error.strerror}") from None
     groups, unusable = {}, {}
-    for entry in entries:
-        name, suffix = split_name(entry)
-        if name is None:
-            continue
-        groups.setdefault(name, set()).add(suffix)
-        problem = entry_problem(directory, entry)
-        if problem:
-            unusable.setdefault(name, f"{os.path.join(directory, entry)}: {problem}")
+    for place in case_directories(directory):
+        _scan(place, groups, unusable)
     selected = [n for n in sorted(groups) if _selected(n, patterns, names)]
     unknown = [n for n in names if n not in groups]
     if unknown:
         raise CaseError(f"{directory}: no case named {', '.join(unknown)}")
     cases = []
     for name in selected:
+        place, suffixes = groups[name]
         try:
             if name in unusable:
                 raise CaseError(unusable[name])
-            cases.append(load_case(name, directory, groups[name]))
+            cases.append(load_case(name, place, suffixes))
         except CaseError as error:
             # One line, whatever bytes the file's name holds (the name may hold a newline).
-            cases.append(BrokenCase(name, directory, _one_line(str(error))))
+            cases.append(BrokenCase(name, place, _one_line(str(error))))
         except RecursionError:  # nothing should recurse past MAX_DEPTH; if it does, this case only
-            cases.append(BrokenCase(name, directory, f"{os.path.join(directory, name)}.*: nested too deeply"))
+            cases.append(BrokenCase(name, place, f"{os.path.join(place, name)}.*: nested too deeply"))
     return cases
+
+
+def case_directories(top):
+    """`top` and every directory below it that holds cases, parents first, by name.
+
+    Symlinks are not followed; departures/ and host-*/ below the top are left out;
+    an entry named like a case file is its case's (an error if a directory), never
+    walked into.
+    """
+    found, pending = [], [top]
+    while pending:
+        directory = pending.pop()
+        found.append(directory)
+        below = [os.path.join(directory, entry) for entry in _entries(directory)
+                 if split_name(entry)[0] is None and not _left_out(entry)
+                 and _is_real_directory(os.path.join(directory, entry))]
+        pending.extend(reversed(below))
+    return found
+
+
+def _left_out(entry):
+    return any(fnmatch.fnmatchcase(entry, pattern) for pattern in LEFT_OUT_DIRECTORIES)
+
+
+def _is_real_directory(path):
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _entries(directory):
+    try:
+        return sorted(os.listdir(directory))
+    except OSError as error:
+        raise CaseError(f"{directory}: cannot list cases: {error.strerror}") from None
+
+
+def _scan(directory, groups, unusable):
+    """Add the cases of one directory to groups ({name: (directory, suffixes)}), the entries
+    that cannot be case files to unusable ({name: reason}); a name seen elsewhere is an error."""
+    for entry in _entries(directory):
+        name, suffix = split_name(entry)
+        if name is None:
+            continue
+        place, suffixes = groups.setdefault(name, (directory, set()))
+        if place != directory:
+            raise CaseError(f"two cases named {name!r}: {os.path.join(place, name)}.* and "
+                            f"{os.path.join(directory, name)}.* (a name is unique in the case tree)")
+        suffixes.add(suffix)
+        problem = entry_problem(directory, entry)
+        if problem:
+            unusable.setdefault(name, f"{os.path.join(directory, entry)}: {problem}")
 
 
 def _one_line(text):

@@ -17,6 +17,8 @@ pytestmark = requires_root
 CASES = os.path.join(FIXTURES, "host-netdevices")
 PREPARE = os.path.join(CASES, "prepare.sh")
 NAMES = case_names(CASES)
+# runc 1.1.5 implements runtime-spec 1.0.2-dev; linux.netDevices needs 1.3 (a SKIP saying so).
+KNOWN_SKIPS = ("netdevices-move",)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,7 @@ def report(checker_binary, tmp_path_factory):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_case_passes_against_runc(report, name):
-    case_passed(report, name)
+    case_passed(report, name, KNOWN_SKIPS)
 
 
 def test_no_device_is_left_behind(report):

@@ -1,11 +1,15 @@
-"""Known departures: recorded per runtime version, matched exactly, never hiding a new fault."""
+"""runtimetest/driver/cases/departures.py: known departures, recorded per runtime version, matched
+exactly, never hiding a new fault; and the records in spec-fixtures/departures/<runtime>.json
+are well formed and name real cases. (A suite run green with a departure and red without:
+tests/containers/test_suite_runc.py.)"""
 
 import json
 import os
+import re
 
 import pytest
 
-from conftest import requires_root, runtimetest
+from conftest import FIXTURES, case_names
 from runtimetest.driver.cases import departures
 from runtimetest.driver.cases.load import Case
 from runtimetest.driver.runner import DEPARTS, FAIL, PASS, CaseResult, CaseRunner
@@ -89,25 +93,36 @@ def test_a_case_passing_though_recorded_passes_and_says_the_record_can_go():
     assert any("the record can go" in note for note in result.notes)
 
 
-@requires_root
-def test_the_suite_is_green_with_a_recorded_departure_and_red_without(checker_binary, tmp_path):
-    cases = tmp_path / "cases"
-    cases.mkdir()
-    # The checker is told of a hostname the runtime was not given: a stand-in for a runtime fault.
-    (cases / "told-otherwise.json").write_text("{}")
-    (cases / "told-otherwise.spec.json").write_text(json.dumps({"hostname": "elsewhere"}))
-    line = 'hostname: hostname: expected "elsewhere", found "runtimetest" [MUST config.md#hostname]'
-    write(cases / "departures", {"runtime": "runc", "entries": [
-        {"version": "*", "case": "told-otherwise", "why": "a stand-in departure", "stderr": [line]}]})
-    state = ["--state-dir", str(tmp_path / "records")]
-    green = runtimetest("suite", "--runtime", "runc", *state, str(cases))
-    assert green.returncode == 0, green.stdout
-    assert "DEPARTS" in green.stdout and "known departure: a stand-in departure" in green.stdout
-    assert green.stdout.splitlines()[-1] == "0 passed, 0 failed, 1 skipped"
-    red = runtimetest("suite", "--runtime", "runc", "--no-departures", *state, str(cases))
-    assert red.returncode == 1 and red.stdout.splitlines()[-1] == "0 passed, 1 failed, 0 skipped"
-    broken = cases / "departures" / "runc.json"
-    broken.write_text("[]")
-    usage = runtimetest("suite", "--runtime", "runc", *state, str(cases))
-    assert usage.returncode == 2 and f"{broken}: the document: [] is not of type 'object'" in usage.stderr
-    assert not os.listdir(tmp_path / "records")
+DEPARTURES = os.path.join(FIXTURES, "departures")
+
+
+FILES = sorted(name for name in os.listdir(DEPARTURES) if name.endswith(".json"))
+
+
+CASES = set(case_names(FIXTURES))
+
+
+FAILURE_LINE = re.compile(r"[a-z][A-Za-z0-9_.-]*: .* \[(MUST|SHOULD|MAY) [^\s\]]+\]")
+
+
+def test_every_runtime_with_an_adapter_has_its_file():
+    assert {"runc.json", "crun.json", "runsc.json"} <= set(FILES)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_departures_file_is_well_formed(name):
+    runtime = name[:-len(".json")]
+    entries = departures.read(os.path.join(DEPARTURES, name), runtime)  # the driver's own checks
+    seen = set()
+    for entry in entries:
+        where = f"{name}: {entry['case']}"
+        assert entry["case"] in CASES, f"{where}: no such case"
+        assert (entry["version"], entry["case"]) not in seen, f"{where}: recorded twice"
+        seen.add((entry["version"], entry["case"]))
+        assert "\n" not in entry["why"], f"{where}: why is one line"
+        assert entry["stderr"], f"{where}: a departure shows in failure lines"
+        for line in entry["stderr"]:
+            # Literal lines are failure lines, or what a runtime itself printed on the container's stderr.
+            assert line.startswith("re:") or FAILURE_LINE.fullmatch(line) or \
+                not line.startswith(("hooks.", "lifecycle.")), where
+        departures.load(DEPARTURES, runtime, entry["version"].replace("*", "0"))  # exit and stdout parse

@@ -1,8 +1,11 @@
 """Loading case directories: every problem names its file; one broken case stops nothing."""
 
 import json
+import os
 
-from runtimetest.driver.cases.load import BrokenCase, Case, discover
+import pytest
+
+from runtimetest.driver.cases.load import BrokenCase, Case, CaseError, discover
 
 
 def write(directory, name, text):
@@ -81,3 +84,61 @@ def test_a_config_field_of_the_wrong_type_names_the_file_and_field(tmp_path):
     assert "mounts.json: mounts[8]: 'destination' is a required property" in cases["mounts"].reason
     assert "append.json: hostname+: appends to hostname, which is not an array" in cases["append"].reason
     assert isinstance(cases["told"], Case), "what the checker is told may be wrong on purpose"
+
+
+def test_a_tree_holds_the_cases_of_every_directory_below_it(tmp_path):
+    for area, name in (("process", "process-args"), ("cgroups", "cgroups-pids"), ("cgroups/v1", "cgroups-v1-x")):
+        (tmp_path / area).mkdir(parents=True, exist_ok=True)
+        write(tmp_path / area, f"{name}.json", "{}")
+    write(tmp_path, "top.json", "{}")
+    cases = discover(str(tmp_path))
+    assert [(c.name, os.path.relpath(c.directory, tmp_path)) for c in cases] == [
+        ("cgroups-pids", "cgroups"), ("cgroups-v1-x", "cgroups/v1"), ("process-args", "process"), ("top", ".")]
+    assert [c.name for c in discover(str(tmp_path / "cgroups"))] == ["cgroups-pids", "cgroups-v1-x"]
+    assert [c.name for c in discover(str(tmp_path), patterns=["cgroups-*"])] == ["cgroups-pids", "cgroups-v1-x"]
+
+
+def test_departures_and_host_sets_below_the_top_are_left_out_but_run_when_named(tmp_path):
+    for below in ("departures", "host-cgroup2", "mounts"):
+        (tmp_path / below).mkdir()
+        write(tmp_path / below, f"in-{below}.json", "{}")
+    assert [c.name for c in discover(str(tmp_path))] == ["in-mounts"]
+    assert [c.name for c in discover(str(tmp_path / "host-cgroup2"))] == ["in-host-cgroup2"]
+
+
+def test_two_cases_of_one_name_in_a_tree_are_an_error_naming_both(tmp_path):
+    for area in ("mounts", "process"):
+        (tmp_path / area).mkdir()
+        write(tmp_path / area, "same.json", "{}")
+    with pytest.raises(CaseError) as raised:
+        discover(str(tmp_path))
+    assert str(raised.value) == (f"two cases named 'same': {tmp_path}/mounts/same.* and {tmp_path}/process/same.* "
+                                 "(a name is unique in the case tree)")
+
+
+def test_a_directory_named_like_a_case_file_is_its_case_never_walked(tmp_path):
+    (tmp_path / "odd.json").mkdir()
+    write(tmp_path / "odd.json", "inner.json", "{}")
+    [case] = discover(str(tmp_path))
+    assert isinstance(case, BrokenCase) and case.name == "odd"
+    assert case.reason == f"{tmp_path}/odd.json: a directory, not a regular file"
+
+
+def test_a_symlinked_directory_is_not_walked(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    write(tmp_path / "elsewhere", "outside.json", "{}")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "linked").symlink_to(tmp_path / "elsewhere")
+    write(tmp_path / "tree", "inside.json", "{}")
+    assert [c.name for c in discover(str(tmp_path / "tree"))] == ["inside"]
+
+
+def test_an_area_run_uses_the_tree_departures(tmp_path):
+    from runtimetest.driver.cli import default_departures
+
+    (tmp_path / "departures").mkdir()
+    (tmp_path / "cgroups").mkdir()
+    (tmp_path / "own" / "departures").mkdir(parents=True)
+    assert default_departures(str(tmp_path)) == str(tmp_path / "departures")
+    assert default_departures(str(tmp_path / "cgroups")) == str(tmp_path / "departures")
+    assert default_departures(str(tmp_path / "own")) == str(tmp_path / "own" / "departures")

@@ -15,6 +15,8 @@ pytestmark = requires_root
 CASES = os.path.join(FIXTURES, "host-cgroups-v1")
 PREPARE = os.path.join(CASES, "prepare.sh")
 NAMES = case_names(CASES)
+# runc 1.1.5 implements runtime-spec 1.0.2-dev; the reservation limit needs 1.1 (a SKIP saying so).
+KNOWN_SKIPS = ("cgroups-v1-hugetlb-reservation",)
 
 
 def v1_hierarchies():
@@ -34,7 +36,7 @@ def report(checker_binary, before, tmp_path_factory):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_case_passes_against_runc(report, name):
-    case_passed(report, name)
+    case_passed(report, name, KNOWN_SKIPS)
 
 
 def test_hierarchies_it_mounted_are_gone(report, before):

@@ -206,10 +206,12 @@ def test_cpu_quota_and_period_v1_and_v2(tmp_path, run):
 
 def test_cpu_shares_convert_to_v2_weight_by_either_known_formula(tmp_path, run):
     spec = resources(cpu={"shares": 512})
-    for weight in cgroups.weight_from_shares(512):
+    # runc and crun before 1.10: 1 + (512 - 2) * 9999 // 262142 = 20; crun 1.10 and later, with
+    # l = log2(512) = 9: ceil(10 ** ((l * l + 125 * l) / 612 - 7 / 34)) = ceil(58.2) = 59.
+    for weight in (20, 59):
         reader = v2_tree(tmp_path / str(weight), {"cpu.weight": str(weight)})
         assert run(reader, "linux.resources.cpu.shares", spec).status == "pass"
-    assert 20 in cgroups.weight_from_shares(512)  # runc: 1 + (512 - 2) * 9999 / 262142
+    assert cgroups.weight_from_shares(512) == [20, 59]
     reader = v2_tree(tmp_path / "default", {"cpu.weight": "100"})
     assert run(reader, "linux.resources.cpu.shares", spec).failures == [
         "linux.resources.cpu.shares: expected 512, found 100 (cpu.weight: shares 512 convert to 20 or 59)"]

@@ -1,6 +1,6 @@
 """Every check has a negative case in spec-fixtures/ (or below) whose expected stderr names it.
 
-Together with test_fixtures.py (which runs those cases against runc and needs
+Together with tests/containers/test_suite_runc.py (which runs those cases against runc and needs
 their expected lines to appear), this proves that removing any check's logic
 makes at least one case fail.
 """
