@@ -7,7 +7,8 @@ interrupted (the cases not run are named as such).
 import json
 import xml.etree.ElementTree as ElementTree
 
-from runtimetest.driver.output import final_line, memory_stats, phase_stats, slowest
+from runtimetest.core.report import yaml_text
+from runtimetest.driver.output import DETAIL_LINES, final_line, memory_stats, phase_stats, slowest
 from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
 
@@ -81,18 +82,25 @@ def _tap_text(text):
 
 
 def _yaml_block(result):
+    """The case's YAML block, in the subset every TAP reader's YAML reads (see core/report.py)."""
     yield "  ---"
     yield f"  status: {result.status}"
-    yield f"  reason: {json.dumps(result.reason)}"
+    yield f"  reason: {yaml_text(result.reason or '')}"
     if result.exit is not None:
-        yield f"  exit: {json.dumps(result.exit.describe())}"
+        yield f"  exit: {yaml_text(result.exit.describe())}"
     for phase, seconds in sorted(result.timings.items()):
         yield f"  seconds_{phase}: {seconds:.3f}"
-    if result.details:
-        yield "  details: |"
-        for detail in result.details:
-            for line in detail.splitlines():
-                yield f"    {line}"
+    # One `- line:` item per line, never a literal block: a line of `...` in a block would end the
+    # YAML for a reader that looks for the end marker without following the block.
+    lines = [line for detail in result.details for line in detail.splitlines()]
+    if lines:
+        yield "  details:"
+        yield from (f"    - line: {yaml_text(line)}" for line in lines)
+    stderr = _text(result.stderr).splitlines()
+    if stderr:
+        yield f"  stderr_lines: {len(stderr)}"
+        yield "  stderr:"  # the first DETAIL_LINES; the JSON report has them all
+        yield from (f"    - line: {yaml_text(line)}" for line in stderr[:DETAIL_LINES])
     yield "  ..."
 
 
