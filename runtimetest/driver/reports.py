@@ -60,11 +60,18 @@ def run_record(results, wall, jobs):
     }
 
 
-def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=None, jobs=None, not_run=()):
+def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=None, jobs=None, not_run=(),
+               about=None, selection=None):
+    """The JSON report; `about` is driver/about.py's gather() (runtime, host, runtimetest), `selection`
+    what chose the cases beyond the directory (shard, rerun report, patterns)."""
+    about = about or {}
     report = {
-        "runtime": {"name": runtime.name, "program": runtime.program,
-                    "spec_version": runtime.spec_version()},
+        "runtimetest": about.get("runtimetest"),
+        "runtime": about.get("runtime") or {"name": runtime.name, "program": runtime.program,
+                                            "spec_version": runtime.spec_version()},
+        "host": about.get("host"),
         "cases_dir": cases_dir,
+        "selection": selection or {},
         "interrupted_by_signal": interrupted,
         "totals": totals(results, total),
         "summary": final_line(results),
@@ -128,7 +135,20 @@ def write_tap(path, results, interrupted=None):
         handle.write("".join(line + "\n" for line in tap_lines(results, interrupted)))
 
 
-def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
+def junit_properties(runtime, about=None):
+    """(name, value) pairs for <properties>: the runtime, the host and runtimetest's version."""
+    about = about or {}
+    facts = about.get("runtime") or {}
+    host = about.get("host") or {}
+    pairs = [("runtime", runtime.program), ("runtime-spec", runtime.spec_version() or ""),
+             ("runtime-name", runtime.name), ("runtime-version", facts.get("version")),
+             ("runtime-version-output", facts.get("version_output")),
+             ("host-kernel", host.get("kernel")), ("host-cgroup-mode", host.get("cgroup_mode")),
+             ("host-distro", host.get("distro")), ("runtimetest-version", (about.get("runtimetest") or {}).get("version"))]
+    return [(name, value) for name, value in pairs if value is not None]
+
+
+def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None, about=None):
     """JUnit XML as CI systems read it: one <testcase> per case, failures and errors apart."""
     ordered = sorted(results, key=lambda r: r.name)
     failures = sum(r.status == FAIL for r in results)
@@ -140,7 +160,7 @@ def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
         "skipped": str(skipped), "time": f"{wall or 0.0:.3f}",
     })
     properties = ElementTree.SubElement(suite, "properties")
-    for key, value in (("runtime", runtime.program), ("runtime-spec", runtime.spec_version() or "")):
+    for key, value in junit_properties(runtime, about):
         _element(properties, "property", {"name": key, "value": value})
     classname = f"runtimetest.{runtime.name}"
     for result in ordered:
@@ -192,7 +212,7 @@ def _element(parent, tag, attributes=None, text=None):
     return element
 
 
-def write_junit(path, results, runtime, not_run=(), wall=None, interrupted=None):
-    tree = junit_tree(results, runtime, not_run, wall, interrupted)
+def write_junit(path, results, runtime, not_run=(), wall=None, interrupted=None, about=None):
+    tree = junit_tree(results, runtime, not_run, wall, interrupted, about)
     ElementTree.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
