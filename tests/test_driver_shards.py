@@ -218,3 +218,21 @@ def test_os_release_values_are_unquoted(tmp_path):
     assert (facts["distro"], facts["distro_id"], facts["distro_version"]) == ("Debian GNU/Linux 12 (bookworm)",
                                                                              "debian", "12")
     assert about.host_facts(os_release=[str(tmp_path / "none")])["distro"] is None
+
+
+@requires_root
+def test_a_shard_holding_none_of_the_cases_still_writes_its_report(tmp_path):
+    fake = Fake(tmp_path)
+    fake.case("only", out="TAP version 13\n1..0\n")
+    empty = next(k for k in (1, 2) if selection.shard_of("only", 2) != k)
+    try:
+        listed = fake.run("--list", "--shard", f"{empty}/2")
+        assert listed.stdout == "0 case(s)\n" and listed.returncode == 0
+        run, data = run_into(fake, tmp_path / "empty.json", "--shard", f"{empty}/2")
+        assert run.returncode == 0 and data["cases"] == [] and data["summary"] == "0 passed, 0 failed, 0 skipped"
+        run_into(fake, tmp_path / "full.json", "--shard", f"{3 - empty}/2")
+        merged = runtimetest("merge", str(tmp_path / "all.json"), str(tmp_path / "empty.json"),
+                             str(tmp_path / "full.json"))
+        assert merged.returncode == 0 and merged.stdout.endswith("1 case(s) from 2 report(s): 1 passed, 0 failed, 0 skipped\n")
+    finally:
+        fake.clean()

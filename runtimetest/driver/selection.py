@@ -99,7 +99,7 @@ def write_json_list(cases, cases_dir, out):
 def write_text_list(cases, out):
     from runtimetest.driver.compare import printable
 
-    width = max(len(printable(case.name)) for case in cases)
+    width = max((len(printable(case.name)) for case in cases), default=0)
     for case in cases:
         name = printable(case.name).ljust(width)
         if isinstance(case, BrokenCase):
