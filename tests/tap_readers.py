@@ -1,5 +1,6 @@
 """Reading TAP as its consumers do: `prove` (Perl's TAP::Harness and its YAMLish
-reader) and PyYAML, which Python's TAP readers use for YAML blocks."""
+reader), PyYAML, and tap.py (Python's TAP library, which ends a YAML block at
+any indented line starting with `...`)."""
 
 import json
 import os
@@ -77,4 +78,14 @@ def yaml_blocks(text):
         elif line.strip() == "---":
             pad, lines = line.index("-"), []
     assert lines is None, "a YAML block without its `...`"
+    return blocks
+
+
+def tappy_blocks(text):
+    """{test number: its YAML block} as tap.py (Python's TAP library) reads them."""
+    parser_module = pytest.importorskip("tap.parser", reason="tap.py is not installed (pip install 'tap.py[yaml]')")
+    blocks = {}
+    for line in parser_module.Parser().parse_text(text):
+        if line.category == "test" and line.yaml_block is not None:
+            blocks[line.number] = line.yaml_block
     return blocks

@@ -6,7 +6,7 @@ import io
 import shutil
 
 from conftest import FIXTURES, requires_root, run_checker, runtimetest
-from tap_readers import assert_prove_reads, perl_read, yaml_blocks
+from tap_readers import assert_prove_reads, perl_read, tappy_blocks, yaml_blocks
 from runtimetest.core.registry import MUST, SHOULD, Check, Result
 from runtimetest.core.report import Reporter, failure_line
 from runtimetest.driver import reports
@@ -60,7 +60,7 @@ def test_each_yaml_block_holds_the_failure_lines_and_their_parts_for_perl_and_py
     path, stderr = write_checker_tap(tmp_path)
     perl = {t["number"]: t["yaml"] for t in perl_read(path)["tests"] if t["yaml"]}
     python = yaml_blocks(path.read_text())
-    assert perl == python and set(python) == {3, 4, 5}
+    assert perl == python == tappy_blocks(path.read_text()) and set(python) == {3, 4, 5}
     compared = python[3]
     assert (compared["level"], compared["section"]) == ("MUST", "config.md#hostname")
     assert compared["reference"].endswith("/config.md#hostname")
@@ -100,7 +100,7 @@ def test_prove_and_pyyaml_read_the_drivers_tap(tmp_path):
     assert_prove_reads(path, tests=7, failed=4)
     perl = {t["number"]: t["yaml"] for t in perl_read(path)["tests"] if t["yaml"]}
     python = yaml_blocks(path.read_text())
-    assert untyped(python) == perl and len(python) == 4
+    assert untyped(python) == perl and python == tappy_blocks(path.read_text()) and len(python) == 4
     by_status = {block["status"]: block for block in python.values()}
     assert by_status["fail"]["details"] == [{"line": "stderr line 1: first difference"}, {"line": "  x"}]
     assert by_status["fail"]["stderr"][0]["line"].startswith("process.args: process.args: expected 1")
