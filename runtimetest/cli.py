@@ -6,7 +6,7 @@ driver is never part of its import graph.
 
 import sys
 
-DRIVER_COMMANDS = ("suite", "clean", "bench", "annotate", "checker-path", "report")
+DRIVER_COMMANDS = ("suite", "clean", "bench", "annotate", "checker-path", "report", "merge")
 
 
 def entry():

@@ -162,7 +162,7 @@ def run_check(check, spec):
     except Skip as skip:
         result.skip_reason = skip.reason
     except SpecFieldError as error:
-        result.problem(str(error))
+        result.problem(str(error), field=error.field)
     except (Exception, SystemExit) as error:
         result.problem(f"check raised {type(error).__name__}: {error}")
     return result

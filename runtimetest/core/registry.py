@@ -96,6 +96,7 @@ class Result:
     def __init__(self, check):
         self.check = check
         self.failures = []
+        self.failure_parts = []  # per failure: what it was made of (field, expected, found, why), for TAP's YAML
         self.notes = []
         self.skip_reason = None
 
@@ -107,10 +108,17 @@ class Result:
         if why:
             message += f" ({why})" if expected is not None or found is not None else f": {why}"
         self.failures.append(message)
+        parts = {"field": field}
+        if expected is not None or found is not None:
+            parts.update(expected=show(expected), found=show(found))
+        if why:
+            parts["why"] = why
+        self.failure_parts.append(parts)
 
-    def problem(self, message):
-        """Record a failure that is not an expected/found comparison."""
+    def problem(self, message, field=None):
+        """Record a failure that is not an expected/found comparison (of `field`, when one is to blame)."""
         self.failures.append(message)
+        self.failure_parts.append({"field": field} if field else {})
 
     def note(self, text):
         """Something a reader of the TAP stream should know, that is not a failure."""

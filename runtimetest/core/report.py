@@ -6,7 +6,26 @@ stderr carries failures and nothing else, one line each:
 
 so that empty stderr means every applicable check passed. stdout carries a TAP
 version 13 stream with the same verdicts, skips with their reasons, and a YAML
-block under each failure.
+block under each failure:
+
+    not ok 4 - hostname
+      ---
+      level: MUST
+      section: 'config.md#hostname'
+      reference: 'https://github.com/opencontainers/runtime-spec/blob/main/config.md#hostname'
+      failures:
+        - line: 'hostname: hostname: expected "x", found "vm" [MUST config.md#hostname]'
+          field: 'hostname'
+          expected: '"x"'
+          found: '"vm"'
+      ...
+
+The block keeps to what every TAP reader's YAML understands (Perl's YAMLish
+under `prove`, PyYAML): mappings with plain keys, single-quoted one-line
+strings, no list item that is a bare string (YAMLish takes `- 'a: b'` for a
+mapping) and no literal block (a line of `...` in one ends the YAML for a
+reader that does not follow blocks). `line` is the failure's stderr line; `expected` and `found` are the
+values as that line shows them (JSON); `why` is the detail in parentheses.
 """
 
 from runtimetest.core.registry import LEVEL_RANK
@@ -23,9 +42,30 @@ def _tap_text(text):
     return text.replace("\\", "\\\\").replace("#", "\\#").replace("\n", " ")
 
 
-def _yaml_string(text):
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+def yaml_text(text):
+    """A single-quoted YAML scalar on one line, that YAMLish and PyYAML read back as `text`.
+
+    Characters YAML cannot carry or would take for a line break (control
+    characters, NEL, U+2028, lone surrogates, ...) are written escaped, `\\n`
+    and `\\x1b` as in the stderr line.
+    """
+    return "'" + yaml_printable(text).replace("'", "''") + "'"
+
+
+def yaml_printable(text):
+    """`text` with every character YAML cannot hold on one line written escaped."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch):
+    code = ord(ch)
+    if ch in "\n\r\t":
+        return repr(ch)[1:-1]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class Reporter:
@@ -76,10 +116,15 @@ class Reporter:
     def _yaml(self, check, result):
         yield "  ---"
         yield f"  level: {check.level}"
-        yield f"  reference: {check.url}"
+        yield f"  section: {yaml_text(check.section)}"
+        yield f"  reference: {yaml_text(check.url)}"
         yield "  failures:"
-        for message in result.failures:
-            yield f"    - {_yaml_string(message)}"
+        parts = result.failure_parts if len(result.failure_parts) == len(result.failures) else []
+        for index, message in enumerate(result.failures):
+            yield f"    - line: {yaml_text(failure_line(check, message))}"
+            for key, value in (parts[index] if parts else {}).items():
+                if value is not None:
+                    yield f"      {key}: {yaml_text(str(value))}"
         yield "  ..."
 
     def summary(self):

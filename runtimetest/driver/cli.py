@@ -1,4 +1,4 @@
-"""`runtimetest suite`, `runtimetest clean` and `runtimetest bench`: the host side."""
+"""`runtimetest suite`, `clean`, `bench`, `annotate` and `merge`: the host side."""
 
 import argparse
 import functools
@@ -12,13 +12,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from runtimetest.driver.cases import departures
+from runtimetest.driver import about
 from runtimetest.driver import hostfacts
 from runtimetest.driver import matrix
 from runtimetest.driver import output
 from runtimetest.driver import paths
 from runtimetest.driver import record
 from runtimetest.driver import reports
-from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
+from runtimetest.driver import selection
+from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, CaseError, discover
 from runtimetest.driver.cases.departures import DepartureError
 from runtimetest.driver.children import Children
 from runtimetest.driver.outside import hooks as hookchecks  # noqa: F401  (importing registers them: --list-checks)
@@ -67,6 +69,13 @@ def parser():
     suite.add_argument("--tap", metavar="FILE", help="write a TAP 13 report, one test per case")
     suite.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     suite.add_argument("--list", action="store_true", help="list the selected cases and exit")
+    suite.add_argument("--format", choices=("text", "json"), default="text",
+                       help="--list as text (default) or as JSON: name, description, path, area of each case")
+    suite.add_argument("--shard", metavar="K/N", default=None,
+                       help="run only shard K of N (1-based): each case is in exactly one shard, by a digest "
+                            "of its name, the same on every machine")
+    suite.add_argument("--rerun-failed", metavar="REPORT", default=None,
+                       help="run only the cases a JSON report (--json, or merge) says failed, errored or timed out")
     suite.add_argument("--list-checks", action="store_true",
                        help="list the checks the driver makes from outside (lifecycle, hooks) and exit")
     suite.add_argument("--departures", metavar="DIR", default=None,
@@ -103,6 +112,10 @@ def parser():
     clean.add_argument("--adapter", choices=("runc", "crun", "runsc"), default=None)
     commands.add_parser("checker-path", help="print where the static checker is (for other harnesses)")
     matrix.add_parser(commands)
+
+    merge = commands.add_parser("merge", help="merge the JSON reports of shards into one")
+    merge.add_argument("output", metavar="OUT.json", help="the merged report to write")
+    merge.add_argument("inputs", metavar="IN.json", nargs="+", help="the shards' reports (suite --json)")
     return top
 
 
@@ -118,6 +131,10 @@ def main(argv):
         return run_bench(options)
     if options.command == "annotate":
         return run_annotate(options)
+    if options.command == "merge":
+        from runtimetest.driver.merge import run_merge
+
+        return run_merge(options, sys.stdout, sys.stderr)
     return run_suite(options)
 
 
@@ -218,34 +235,24 @@ def _usage_error(message):
     return 2
 
 
-def list_cases(cases, out):
-    from runtimetest.driver.compare import printable
-
-    width = max(len(printable(case.name)) for case in cases)
-    for case in cases:
-        name = printable(case.name).ljust(width)
-        if isinstance(case, BrokenCase):
-            out.write(f"{name}  ERROR {printable(case.reason)}\n")
-        else:
-            kind = " [lifecycle]" if case.lifecycle else ""
-            out.write(f"{name}  {printable(case.desc)}{kind}".rstrip() + "\n")
-    out.write(f"{len(cases)} case(s)\n")
-
-
 def run_suite(options):
     if options.list_checks:
-        list_checks(sys.stdout)
-        return 0
+        return selection.to_closing_pipe(lambda: list_checks(sys.stdout))
     cases_dir = options.cases_dir or DEFAULT_CASES
     try:
         cases = discover(cases_dir, options.patterns, options.case_names)
-    except CaseError as error:
+        cases, nothing_failed = select_cases(options, cases)
+    except (CaseError, selection.SelectionError) as error:
         return _usage_error(str(error))
-    if not cases:
+    if nothing_failed:
+        sys.stdout.write(f"runtimetest suite: no case failed in {options.rerun_failed}: nothing to run again\n")
+        return 0
+    if not cases and not options.shard:  # a shard may hold none of a few cases: its run is still reported
         return _usage_error(f"no case in {cases_dir} matches")
     if options.list:
-        list_cases(cases, sys.stdout)
-        return 0
+        return selection.to_closing_pipe(lambda: (
+            selection.write_json_list(cases, cases_dir, sys.stdout) if options.format == "json"
+            else selection.write_text_list(cases, sys.stdout)))
     if not os.path.isfile(options.checker):
         return _usage_error(f"no checker binary at {options.checker}: run `make static` or pass --checker")
     if not options.time_scale >= 1:
@@ -264,6 +271,7 @@ def run_suite(options):
     except RuntimeFault as error:
         return _usage_error(str(error))
     runtime.spec_version()  # asked once, before cases run at once
+    setting = about.gather(runtime)
     try:
         known = known_departures(options, runtime, cases_dir)
     except DepartureError as error:
@@ -293,7 +301,7 @@ def run_suite(options):
     live.close()
     signum = interrupted.get("signal")
     not_run = sorted({c.name for c in cases} - {r.name for r in results})
-    write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run)
+    write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run, setting)
     if stray:
         printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
     printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left)
@@ -349,11 +357,34 @@ def run_cases(cases, runner, printer, jobs, runtime, cases_dir):
     return results
 
 
-def write_reports(options, results, total, runtime, cases_dir, signum, wall, not_run):
+def select_cases(options, cases):
+    """The cases --rerun-failed and --shard leave, and whether a --rerun-failed report had no failure."""
+    if options.rerun_failed:
+        names = selection.failed_names(options.rerun_failed)
+        if not names:
+            return [], True
+        cases, gone = selection.only_named(cases, names)
+        if gone:
+            sys.stderr.write(f"runtimetest suite: {options.rerun_failed}: not in the case directory (or not "
+                             f"selected), not run: {', '.join(gone)}\n")
+    if options.shard:
+        cases = selection.in_shard(cases, selection.parse_shard(options.shard))
+    return cases, False
+
+
+def selection_record(options):
+    """What chose the cases, for the JSON report (merge checks that shards of one split are all there)."""
+    return {"shard": list(selection.parse_shard(options.shard)) if options.shard else None,
+            "rerun_failed": options.rerun_failed, "patterns": options.patterns, "names": options.case_names}
+
+
+def write_reports(options, results, total, runtime, cases_dir, signum, wall, not_run, setting):
     for path, write in ((options.json, lambda p: reports.write_json(
-                            p, results, total, runtime, cases_dir, signum, wall, options.jobs, not_run)),
+                            p, results, total, runtime, cases_dir, signum, wall, options.jobs, not_run,
+                            about=setting, selection=selection_record(options))),
                         (options.tap, lambda p: reports.write_tap(p, results, signum)),
-                        (options.junit, lambda p: reports.write_junit(p, results, runtime, not_run, wall, signum))):
+                        (options.junit, lambda p: reports.write_junit(p, results, runtime, not_run, wall, signum,
+                                                                      about=setting))):
         if path:
             try:
                 write(path)

@@ -112,7 +112,7 @@ def read_report(path):
     name = _field(path, runtime, "name", str, "runtime.")
     spec_version = runtime.get("spec_version") if isinstance(runtime.get("spec_version"), str) else ""
     host = data.get("host") if isinstance(data.get("host"), dict) else {}
-    column = Column(path, name, spec_version, str(host.get("name") or "unknown host"), host.get("cgroup") or "")
+    column = Column(path, name, spec_version, str(host.get("name") or "unknown host"), host.get("cgroup_mode") or host.get("cgroup") or "")
     cases = {}
     for index, record in enumerate(_field(path, data, "cases", list)):
         where = f"cases[{index}]."

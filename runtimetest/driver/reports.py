@@ -8,8 +8,8 @@ import json
 import os
 import xml.etree.ElementTree as ElementTree
 
-from runtimetest.driver.hostfacts import PREFIX, cgroup_facts
-from runtimetest.driver.output import final_line, memory_stats, phase_stats, slowest
+from runtimetest.core.report import yaml_text
+from runtimetest.driver.output import DETAIL_LINES, final_line, memory_stats, phase_stats, slowest
 from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
 
@@ -61,19 +61,18 @@ def run_record(results, wall, jobs):
     }
 
 
-def host_record():
-    """Which machine ran: the conformance matrix's columns are runtime x host."""
-    uname = os.uname()
-    return {"name": uname.nodename, "kernel": uname.release,
-            "cgroup": cgroup_facts().get(f"{PREFIX}host.cgroup.mode")}
-
-
-def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=None, jobs=None, not_run=()):
+def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=None, jobs=None, not_run=(),
+               about=None, selection=None):
+    """The JSON report; `about` is driver/about.py's gather() (runtime, host, runtimetest), `selection`
+    what chose the cases beyond the directory (shard, rerun report, patterns)."""
+    about = about or {}
     report = {
-        "runtime": {"name": runtime.name, "program": runtime.program,
-                    "spec_version": runtime.spec_version()},
-        "host": host_record(),
+        "runtimetest": about.get("runtimetest"),
+        "runtime": about.get("runtime") or {"name": runtime.name, "program": runtime.program,
+                                            "spec_version": runtime.spec_version()},
+        "host": about.get("host"),
         "cases_dir": cases_dir,
+        "selection": selection or {},
         "interrupted_by_signal": interrupted,
         "totals": totals(results, total),
         "summary": final_line(results),
@@ -91,18 +90,25 @@ def _tap_text(text):
 
 
 def _yaml_block(result):
+    """The case's YAML block, in the subset every TAP reader's YAML reads (see core/report.py)."""
     yield "  ---"
     yield f"  status: {result.status}"
-    yield f"  reason: {json.dumps(result.reason)}"
+    yield f"  reason: {yaml_text(result.reason or '')}"
     if result.exit is not None:
-        yield f"  exit: {json.dumps(result.exit.describe())}"
+        yield f"  exit: {yaml_text(result.exit.describe())}"
     for phase, seconds in sorted(result.timings.items()):
         yield f"  seconds_{phase}: {seconds:.3f}"
-    if result.details:
-        yield "  details: |"
-        for detail in result.details:
-            for line in detail.splitlines():
-                yield f"    {line}"
+    # One `- line:` item per line, never a literal block: a line of `...` in a block would end the
+    # YAML for a reader that looks for the end marker without following the block.
+    lines = [line for detail in result.details for line in detail.splitlines()]
+    if lines:
+        yield "  details:"
+        yield from (f"    - line: {yaml_text(line)}" for line in lines)
+    stderr = _text(result.stderr).splitlines()
+    if stderr:
+        yield f"  stderr_lines: {len(stderr)}"
+        yield "  stderr:"  # the first DETAIL_LINES; the JSON report has them all
+        yield from (f"    - line: {yaml_text(line)}" for line in stderr[:DETAIL_LINES])
     yield "  ..."
 
 
@@ -130,7 +136,20 @@ def write_tap(path, results, interrupted=None):
         handle.write("".join(line + "\n" for line in tap_lines(results, interrupted)))
 
 
-def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
+def junit_properties(runtime, about=None):
+    """(name, value) pairs for <properties>: the runtime, the host and runtimetest's version."""
+    about = about or {}
+    facts = about.get("runtime") or {}
+    host = about.get("host") or {}
+    pairs = [("runtime", runtime.program), ("runtime-spec", runtime.spec_version() or ""),
+             ("runtime-name", runtime.name), ("runtime-version", facts.get("version")),
+             ("runtime-version-output", facts.get("version_output")),
+             ("host-kernel", host.get("kernel")), ("host-cgroup-mode", host.get("cgroup_mode")),
+             ("host-distro", host.get("distro")), ("runtimetest-version", (about.get("runtimetest") or {}).get("version"))]
+    return [(name, value) for name, value in pairs if value is not None]
+
+
+def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None, about=None):
     """JUnit XML as CI systems read it: one <testcase> per case, failures and errors apart."""
     ordered = sorted(results, key=lambda r: r.name)
     failures = sum(r.status == FAIL for r in results)
@@ -142,7 +161,7 @@ def junit_tree(results, runtime, not_run=(), wall=None, interrupted=None):
         "skipped": str(skipped), "time": f"{wall or 0.0:.3f}",
     })
     properties = ElementTree.SubElement(suite, "properties")
-    for key, value in (("runtime", runtime.program), ("runtime-spec", runtime.spec_version() or "")):
+    for key, value in junit_properties(runtime, about):
         _element(properties, "property", {"name": key, "value": value})
     classname = f"runtimetest.{runtime.name}"
     for result in ordered:
@@ -194,7 +213,7 @@ def _element(parent, tag, attributes=None, text=None):
     return element
 
 
-def write_junit(path, results, runtime, not_run=(), wall=None, interrupted=None):
-    tree = junit_tree(results, runtime, not_run, wall, interrupted)
+def write_junit(path, results, runtime, not_run=(), wall=None, interrupted=None, about=None):
+    tree = junit_tree(results, runtime, not_run, wall, interrupted, about)
     ElementTree.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)

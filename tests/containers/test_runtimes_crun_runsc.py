@@ -1,5 +1,5 @@
 """Real crun and runsc runs on this machine, through their adapters (the adapters' decisions
-alone: tests/test_driver_runtimes_adapters.py)."""
+alone: tests/test_driver_runtimes.py)."""
 
 import json
 import os

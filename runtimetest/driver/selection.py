@@ -1,0 +1,126 @@
+"""Which cases a run takes beyond -k and names: `--shard K/N`, `--rerun-failed
+REPORT`; and `--list` in text or JSON, which a closed pipe does not break."""
+
+import hashlib
+import json
+import os
+import sys
+
+from runtimetest.driver.cases.load import BrokenCase
+from runtimetest.driver.runner import ERROR, FAIL, TIMEOUT
+
+RERUN_STATUSES = (FAIL, ERROR, TIMEOUT)
+
+
+class SelectionError(Exception):
+    """A --shard or --rerun-failed that cannot be used; the message names the option or file and field."""
+
+
+# -- --shard K/N -------------------------------------------------------------------
+
+def parse_shard(text):
+    """(K, N) from "K/N", 1 <= K <= N."""
+    k, slash, n = text.partition("/")
+    try:
+        k, n = int(k), int(n)
+    except ValueError:
+        k = n = None
+    if not slash or k is None or not 1 <= k <= n:
+        raise SelectionError(f"--shard {text}: should be K/N with 1 <= K <= N, e.g. 1/4")
+    return k, n
+
+
+def shard_of(name, count):
+    """The shard (1-based) a case name belongs to: the same on every machine and every run.
+
+    A digest of the name, not hash(): Python salts str hashes per process.
+    """
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def in_shard(cases, shard):
+    k, n = shard
+    return [case for case in cases if shard_of(case.name, n) == k]
+
+
+# -- --rerun-failed REPORT -------------------------------------------------------------
+
+def failed_names(path):
+    """The names of the cases a JSON report (suite --json, or merge) says failed, errored or timed out."""
+    try:
+        with open(path) as handle:
+            report = json.load(handle)
+    except (OSError, ValueError, RecursionError) as error:
+        raise SelectionError(f"--rerun-failed {path}: {error}") from None
+    cases = report.get("cases") if isinstance(report, dict) else None
+    if not isinstance(cases, list):
+        raise SelectionError(f"--rerun-failed {path}: no \"cases\" list: not a runtimetest JSON report")
+    names = []
+    for index, case in enumerate(cases):
+        if not isinstance(case, dict) or not isinstance(case.get("name"), str) \
+                or not isinstance(case.get("status"), str):
+            raise SelectionError(f"--rerun-failed {path}: cases[{index}]: should have a string name and status")
+        if case["status"] in RERUN_STATUSES:
+            names.append(case["name"])
+    return names
+
+
+def only_named(cases, names):
+    """The cases among `cases` named in `names`; and the names no case has (gone from the directory)."""
+    wanted = set(names)
+    kept = [case for case in cases if case.name in wanted]
+    return kept, sorted(wanted - {case.name for case in cases})
+
+
+# -- --list -----------------------------------------------------------------------------
+
+def area_of(case, cases_dir):
+    """The spec area a case belongs to: its subdirectory of the case directory, else its name's first word."""
+    relative = os.path.relpath(case.directory, cases_dir)
+    if relative not in (".", "") and not relative.startswith(".."):
+        return relative.split(os.sep)[0]
+    return case.name.split("-", 1)[0]
+
+
+def case_entry(case, cases_dir):
+    entry = {"name": case.name, "description": case.desc, "path": os.path.join(case.directory, case.name + ".json"),
+             "area": area_of(case, cases_dir), "lifecycle": bool(case.lifecycle)}
+    if isinstance(case, BrokenCase):
+        entry["error"] = case.reason
+    return entry
+
+
+def write_json_list(cases, cases_dir, out):
+    json.dump({"cases_dir": cases_dir, "cases": [case_entry(c, cases_dir) for c in cases]}, out, indent=1)
+    out.write("\n")
+
+
+def write_text_list(cases, out):
+    from runtimetest.driver.compare import printable
+
+    width = max((len(printable(case.name)) for case in cases), default=0)
+    for case in cases:
+        name = printable(case.name).ljust(width)
+        if isinstance(case, BrokenCase):
+            out.write(f"{name}  ERROR {printable(case.reason)}\n")
+        else:
+            kind = " [lifecycle]" if case.lifecycle else ""
+            out.write(f"{name}  {printable(case.desc)}{kind}".rstrip() + "\n")
+    out.write(f"{len(cases)} case(s)\n")
+
+
+def to_closing_pipe(write):
+    """Run `write()` (which prints to stdout); a reader that stops early (`| head -1`) ends it quietly.
+
+    Python would print a BrokenPipeError traceback, then another at exit when it flushes stdout: stdout
+    goes to /dev/null from then on instead.
+    """
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0
