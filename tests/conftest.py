@@ -94,3 +94,11 @@ def case_passed(report, name, known_skips=()):
 def names_with_status(report, status):
     """The names of a report's cases with one status, sorted (for a failure message that lists them)."""
     return sorted(case["name"] for case in report["cases"] if case["status"] == status)
+
+
+def case_directory(name):
+    """The directory below spec-fixtures/ that holds the case NAME (its area)."""
+    for directory, _, files in sorted(os.walk(FIXTURES)):
+        if f"{name}.json" in files:
+            return directory
+    raise LookupError(f"no case {name} below {FIXTURES}")

@@ -5,7 +5,7 @@ the stderr lines (the contract) stay as they were."""
 import io
 import shutil
 
-from conftest import FIXTURES, requires_root, run_checker, runtimetest
+from conftest import FIXTURES, case_directory, requires_root, run_checker, runtimetest
 from tap_readers import assert_prove_reads, perl_read, tappy_blocks, yaml_blocks
 from runtimetest.core.registry import MUST, SHOULD, Check, Result
 from runtimetest.core.report import Reporter, failure_line
@@ -143,9 +143,10 @@ def untyped(data):
 
 
 def copy_case(name, into, **replace):
-    for path in sorted(shutil.os.listdir(FIXTURES)):
+    directory = case_directory(name)
+    for path in sorted(shutil.os.listdir(directory)):
         if path.startswith(name + "."):
-            shutil.copy(shutil.os.path.join(FIXTURES, path), into / path)
+            shutil.copy(shutil.os.path.join(directory, path), into / path)
     for suffix, text in replace.items():
         (into / f"{name}.{suffix}").write_text(text)
 

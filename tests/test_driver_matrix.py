@@ -215,5 +215,5 @@ def test_markdown_to_stdout_when_no_file_is_named(reports):
 def test_a_report_names_its_host_and_the_column_says_it(reports):
     data = json.loads(reports[0].read_text())
     assert data["host"]["name"] == os.uname().nodename and data["host"]["kernel"] == os.uname().release
-    assert data["host"]["cgroup"] in ("v1", "hybrid", "v2")
+    assert data["host"]["cgroup_mode"] in ("v1", "hybrid", "v2")
     assert matrix.read_report(str(reports[0]))[0].label == f"runc on {os.uname().nodename}"

@@ -59,7 +59,8 @@ def test_list_as_json_gives_name_description_path_and_area():
     assert run.returncode == 0, run.stderr
     (case,) = json.loads(run.stdout)["cases"]
     assert case == {"name": "uts-hostname", "description": "the hostname the process sees",
-                    "path": os.path.join(FIXTURES, "uts-hostname.json"), "area": "uts", "lifecycle": False}
+                    "path": os.path.join(FIXTURES, "namespaces", "uts-hostname.json"), "area": "namespaces",
+                    "lifecycle": False}
 
 
 def test_list_as_json_names_a_broken_case_with_its_error(tmp_path):

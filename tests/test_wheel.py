@@ -146,7 +146,7 @@ def test_installed_suite_runs_the_bundled_cases_with_the_bundled_checker(venv, e
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(report.read_text())
     assert data["cases_dir"].startswith(str(venv)), data["cases_dir"]
-    expected = {name[:-len(".json")] for name in os.listdir(FIXTURES)
+    expected = {name[:-len(".json")] for _, _, names in os.walk(FIXTURES) for name in names
                 if name.startswith("process-") and name.endswith(".json") and not name.endswith(".spec.json")}
     assert {case["name"] for case in data["cases"]} == expected
     assert all(case["status"] == "pass" for case in data["cases"]), data["totals"]

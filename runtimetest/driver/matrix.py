@@ -68,10 +68,10 @@ class Column:
 
 
 class Case:
-    def __init__(self, name, description=""):
+    def __init__(self, name, description="", area=None):
         self.name = name
         self.description = description
-        self.area = area_of(name)
+        self.area = area or area_of(name)
 
 
 def area_of(name):
@@ -128,7 +128,8 @@ def read_report(path):
         lines = stderr.splitlines() + _strings(path, record, "outside_failures", where)
         column.cells[case_name] = Cell(status, reason, lines, _strings(path, record, "details", where))
         description = record.get("description")
-        cases[case_name] = Case(case_name, description if isinstance(description, str) else "")
+        area = record.get("area") if isinstance(record.get("area"), str) and record.get("area") else None
+        cases[case_name] = Case(case_name, description if isinstance(description, str) else "", area)
     for case_name in _strings(path, data, "not_run", ""):
         column.cells.setdefault(case_name, Cell("skip", "not run: the run was interrupted"))
         cases.setdefault(case_name, Case(case_name))

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ElementTree
 
 from runtimetest.core.report import yaml_text
 from runtimetest.driver.output import DETAIL_LINES, final_line, memory_stats, phase_stats, slowest
+from runtimetest.driver.selection import area_of
 from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
 
@@ -17,11 +18,12 @@ def _text(data):
     return data.decode("utf-8", "replace")
 
 
-def case_record(result):
+def case_record(result, cases_dir):
     exit = result.exit
     return {
         "name": result.name,
         "description": result.desc,
+        "area": area_of(result, cases_dir),
         "status": result.status,
         "reason": result.reason,
         "details": result.details,
@@ -77,7 +79,7 @@ def write_json(path, results, total, runtime, cases_dir, interrupted=None, wall=
         "totals": totals(results, total),
         "summary": final_line(results),
         "run": run_record(results, wall, jobs),
-        "cases": [case_record(r) for r in sorted(results, key=lambda r: r.name)],
+        "cases": [case_record(r, cases_dir) for r in sorted(results, key=lambda r: r.name)],
         "not_run": sorted(not_run),
     }
     with open(path, "w") as handle:

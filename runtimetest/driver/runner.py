@@ -44,6 +44,7 @@ class CaseResult:
     def __init__(self, case):
         self.name = case.name
         self.desc = case.desc
+        self.directory = case.directory  # the case's area is its directory below the case tree's top
         self.status = None
         self.reason = ""
         self.details = []
