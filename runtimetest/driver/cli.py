@@ -242,7 +242,7 @@ def run_suite(options):
         return _usage_error(str(error))
     runtime.spec_version()  # asked once, before cases run at once
     try:
-        known = known_departures(options, runtime, cases_dir)
+        known, per_check = known_departures(options, runtime, cases_dir)
     except DepartureError as error:
         return _usage_error(str(error))
 
@@ -258,7 +258,7 @@ def run_suite(options):
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
                         default_timeout=options.timeout * scale, record=live,
                         annotate=functools.partial(hostfacts.annotate, time_scale=scale),
-                        departures=known)
+                        departures=known, check_departures=per_check)
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)
     started = time.monotonic()
@@ -273,7 +273,8 @@ def run_suite(options):
     write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run)
     if stray:
         printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
-    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left)
+    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left,
+                    departures=departure_summary(per_check, results))
     if not options.keep_logs:
         shutil.rmtree(work_root, ignore_errors=True)
     if signum:
@@ -282,11 +283,19 @@ def run_suite(options):
 
 
 def known_departures(options, runtime, cases_dir):
-    """The departures recorded for this runtime and version ({} with --no-departures)."""
+    """({case: Departure}, [CheckDeparture]) recorded for this runtime and version (none with --no-departures)."""
     if options.no_departures:
-        return {}
+        return {}, []
     directory = options.departures or os.path.join(cases_dir, "departures")
-    return departures.load(directory, runtime.name, departures.runtime_version(runtime))
+    version = departures.runtime_version(runtime)
+    return (departures.load(directory, runtime.name, version),
+            departures.load_per_check(directory, runtime.name, version))
+
+
+def departure_summary(per_check, results):
+    from runtimetest.driver.cases.per_check import summary_lines
+
+    return summary_lines(per_check, results)
 
 
 def run_cases(cases, runner, printer, jobs, runtime, cases_dir):

@@ -164,11 +164,11 @@ class Printer:
             self._bar_shown = False
 
     # -- at the end -----------------------------------------------------------------
-    def summary(self, results, total, interrupted=None, wall=None, left=()):
+    def summary(self, results, total, interrupted=None, wall=None, left=(), departures=()):
         self._stopped.set()
         with self._lock:
             self._clear_bar()
-            for line in summary_lines(results, total, interrupted, wall, left):
+            for line in summary_lines(results, total, interrupted, wall, left, departures):
                 self.write(line)
 
 
@@ -195,7 +195,8 @@ def slowest(results, count=SLOWEST):
     return sorted(ran, key=lambda r: -r.timings["total"])[:count]
 
 
-def summary_lines(results, total, interrupted=None, wall=None, left=()):
+def summary_lines(results, total, interrupted=None, wall=None, left=(), departures=()):
+    """`departures`: the per-check departures' lines (cases/per_check.py summary_lines)."""
     lines = []
     if wall is not None:
         lines.append(f"ran {len(results)} of {total} case(s) in {wall:.1f}s")
@@ -219,6 +220,7 @@ def summary_lines(results, total, interrupted=None, wall=None, left=()):
     if departed:
         lines.append(f"{len(departed)} known departure(s) of the runtime from the runtime-spec, "
                      f"counted as skipped: {', '.join(departed)}")
+    lines.extend(departures)
     stale = sorted(printable(r.name) for r in results if r.stale_departure)
     if stale:
         lines.append(f"recorded departure(s) no longer seen, the record can go: {', '.join(stale)}")

@@ -13,13 +13,25 @@ runtime version the cases that runtime fails, why, and exactly how:
       ]
     }
 
-`version` is a glob on the version the runtime prints first in `--version`;
-`stderr` replaces NAME.err for that runtime version, and `exit` (a status or a
-signal name) and `stdout`, if given, NAME.exit and NAME.out. A case that fails exactly as recorded is reported as a known
-departure: listed with its reason, counted with the skipped, not failed. A case
-that fails any other way still fails, so a departure never hides a new fault;
-one that passes although a departure is recorded passes, with a note that the
-record can go.
+`version` is a glob on the version the runtime prints first in `--version`.
+
+A per-case record (`case`) is for what is truly that case's own: its `stderr`
+replaces NAME.err for that runtime version, and `exit` (a status or a signal
+name) and `stdout`, if given, NAME.exit and NAME.out. A case that fails exactly
+as recorded is reported as a known departure: listed with its reason, counted
+with the skipped, not failed. A case that fails any other way still fails, so a
+departure never hides a new fault; one that passes although a departure is
+recorded passes, with a note that the record can go.
+
+A per-check record is for a gap the runtime shows in many cases:
+
+        {"version": "0.0~2022*", "check": "mounts.destination",
+         "field": "mounts[*].destination",
+         "message": "re:expected \"/dev/mqueue\", found \"not a mount point\".*",
+         "why": "runsc drops the mqueue mount", "url": "https://..."}
+
+Its lines are set aside wherever they occur (per_check.py); the rest of each
+case is judged as usual, per-case records included.
 """
 
 import fnmatch
@@ -27,6 +39,7 @@ import json
 import os
 import re
 
+from runtimetest.driver.cases import per_check
 from runtimetest.driver.cases.load import CaseError, parse_exit
 from runtimetest.driver.cases.schema import first_error
 
@@ -39,11 +52,15 @@ SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["version", "case", "why", "stderr"],
+                "required": ["version", "why"],
                 "additionalProperties": False,
                 "properties": {
                     "version": {"type": "string", "minLength": 1},
                     "case": {"type": "string", "minLength": 1},
+                    "check": {"type": "string", "minLength": 1, "pattern": "^[a-z][A-Za-z0-9_.-]*$"},
+                    "field": {"type": "string", "minLength": 1},
+                    "message": {"type": "string", "minLength": 1},
+                    "url": {"type": "string", "pattern": "^https?://[^\\s]+$"},
                     "why": {"type": "string", "minLength": 1},
                     "stderr": {"type": "array", "items": {"type": "string"}},
                     "exit": {"type": ["integer", "string"]},
@@ -95,15 +112,54 @@ def read(path, runtime_name):
     _validate(path, data)
     if data["runtime"] != runtime_name:
         raise DepartureError(f"{path}: runtime: should be {runtime_name!r}, found {data['runtime']!r}")
-    for entry in data["entries"]:
-        for number, line in enumerate(entry["stderr"]):
-            if line.startswith("re:"):
-                try:
-                    re.compile(line[3:])
-                except re.error as error:
-                    raise DepartureError(f"{path}: {entry['case']}: stderr[{number}]: "
-                                         f"bad regular expression: {error}") from None
+    for number, entry in enumerate(data["entries"]):
+        _check_entry(path, number, entry)
     return data["entries"]
+
+
+def _check_entry(path, number, entry):
+    """A record is per case (case, stderr) or per check (check, field): never both, never neither."""
+    where = f"{path}: entries[{number}]"
+    if ("case" in entry) == ("check" in entry):
+        raise DepartureError(f"{where}: needs either \"case\" (a per-case record) or \"check\" "
+                             "(a per-check record), not both")
+    if "check" in entry:
+        for field in ("stderr", "exit", "stdout"):
+            if field in entry:
+                raise DepartureError(f"{where}.{field}: not for a per-check record (its lines are "
+                                     "the ones it matches; exit and stdout stay the case's)")
+        if "field" not in entry:
+            raise DepartureError(f"{where}: field: a per-check record needs a pattern on the field")
+        for field in ("field", "message"):
+            if field in entry:
+                try:
+                    per_check.compile_pattern(entry[field])
+                except per_check.PatternError as error:
+                    raise DepartureError(f"{where}.{field}: {error}") from None
+        return
+    if "stderr" not in entry:
+        raise DepartureError(f"{where}: stderr: a per-case record needs the case's stderr")
+    if "field" in entry or "message" in entry:
+        raise DepartureError(f"{where}: field and message are for per-check records (with \"check\")")
+    for line_number, line in enumerate(entry["stderr"]):
+        if line.startswith("re:"):
+            try:
+                re.compile(line[3:])
+            except re.error as error:
+                raise DepartureError(f"{path}: {entry['case']}: stderr[{line_number}]: "
+                                     f"bad regular expression: {error}") from None
+
+
+def load_per_check(directory, runtime_name, version):
+    """[CheckDeparture] recorded for this runtime at this version, in file order ([] when none)."""
+    path = path_for(directory, runtime_name)
+    if not os.path.exists(path):
+        return []
+    return [per_check.CheckDeparture(entry["check"], entry["field"], entry["why"], path,
+                                     message=entry.get("message"), url=entry.get("url"),
+                                     version=entry["version"])
+            for entry in read(path, runtime_name)
+            if "check" in entry and version is not None and fnmatch.fnmatchcase(version, entry["version"])]
 
 
 def load(directory, runtime_name, version):
@@ -113,6 +169,8 @@ def load(directory, runtime_name, version):
         return {}
     found = {}
     for entry in read(path, runtime_name):
+        if "case" not in entry:
+            continue
         if version is None or not fnmatch.fnmatchcase(version, entry["version"]):
             continue
         exit = None
