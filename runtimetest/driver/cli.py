@@ -66,7 +66,8 @@ def parser():
     suite.add_argument("--no-departures", action="store_true",
                        help="report recorded departures as failures")
     suite.add_argument("--keep-logs", metavar="DIR", default=None,
-                       help="keep each case's runtime log and stdio under DIR")
+                       help="keep each case's runtime log and stdio under DIR, with its config.json, "
+                            "spec.json, bundle layout and a repro.sh that runs it again (see README)")
     suite.add_argument("--state-dir", default=record.default_state_dir(),
                        help="where the record of live containers is kept for `clean`")
 
@@ -258,7 +259,7 @@ def run_suite(options):
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
                         default_timeout=options.timeout * scale, record=live,
                         annotate=functools.partial(hostfacts.annotate, time_scale=scale),
-                        departures=known, check_departures=per_check)
+                        departures=known, check_departures=per_check, keep_repro=bool(options.keep_logs))
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)
     started = time.monotonic()

@@ -21,6 +21,7 @@ import uuid
 
 from runtimetest.driver import cgroups
 from runtimetest.driver import compare
+from runtimetest.driver import repro
 from runtimetest.driver.outside import hooks as hookchecks
 from runtimetest.driver import resources
 from runtimetest.driver.bundle import MergeError, base_config, merge, write_bundle
@@ -91,7 +92,7 @@ class CaseRunner:
     """Runs cases with one runtime; `record` tracks containers for emergency clean-up."""
 
     def __init__(self, runtime, checker, work_root, default_timeout=DEFAULT_CASE_TIMEOUT,
-                 record=None, annotate=None, departures=None, check_departures=()):
+                 record=None, annotate=None, departures=None, check_departures=(), keep_repro=False):
         self.runtime = runtime
         self.checker = checker
         self.work_root = work_root
@@ -100,6 +101,7 @@ class CaseRunner:
         self.annotate = annotate  # (spec, config, bundle path) -> spec with host facts
         self.departures = departures or {}  # case name -> Departure (departures.py)
         self.check_departures = list(check_departures)  # [CheckDeparture] (per_check.py)
+        self.keep_repro = keep_repro  # --keep-logs: each work directory gets a repro.sh (repro.py)
         self.cancelled = threading.Event()  # stop: no new case, running ones clean up now
         self.hurry = threading.Event()  # a second signal: clean-up commands get short bounds
 
@@ -134,7 +136,8 @@ class CaseRunner:
             records = hookchecks.prepare(config, spec, bundle)
             bundle.write_config(config)
             bundle.write_spec(self._told(spec, config, bundle))
-            self._in_container(case, result, work, cid, bundle, config, spec, records)
+            kept = repro.save_bundle(work, bundle.path, self.checker) if self.keep_repro else None
+            self._in_container(case, result, work, cid, bundle, config, spec, records, kept)
         finally:
             bundle.remove()
 
@@ -148,7 +151,7 @@ class CaseRunner:
             told["annotations"].update({f"org.runtimetest.{key}": value for key, value in facts.items()})
         return told
 
-    def _in_container(self, case, result, work, cid, bundle, config, spec, records):
+    def _in_container(self, case, result, work, cid, bundle, config, spec, records, kept=None):
         if self.record is not None:
             self.record.add(cid, bundle.path, work)
         session = Session(self.runtime, cid, bundle, config, work, case.stdin, self.cancelled, self.record)
@@ -184,6 +187,9 @@ class CaseRunner:
                     self.record.remove(cid)
             result.timings.update({k: v for k, v in session.timings.items() if k != "cleanup"})
             result.commands = [event.as_dict() for event in session.events]
+            if kept is not None:
+                repro.write_script(work, bundle.path, cid, session.events, kept, result.terminal,
+                                   plain=not case.lifecycle)
             result.outside, result.notes = list(findings.lines), findings.notes + findings.skips
             if session.exit is not None:
                 result.exit = session.exit
