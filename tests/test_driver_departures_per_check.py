@@ -131,5 +131,5 @@ def test_the_summary_lists_each_used_record_once_with_its_cases_and_the_unused_a
     assert lines[1].endswith("drops the mqueue mount (2 case(s): a, b)")
     assert lines[2].startswith("note: 1 per-check departure(s) matched nothing in this run: linux.seccomp")
     assert sum("mqueue" in line for line in lines) == 1
-    printed = summary_lines(results, 3, departures=lines)
+    printed = summary_lines(results, 3, extra=lines)
     assert printed[-1] == "1 passed, 0 failed, 2 skipped" and lines[1] in printed

@@ -18,6 +18,7 @@ from runtimetest.driver import record
 from runtimetest.driver import reports
 from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, BrokenCase, CaseError, discover
 from runtimetest.driver.cases.departures import DepartureError
+from runtimetest.driver.cache import CacheError
 from runtimetest.driver.children import Children
 from runtimetest.driver.runner import DEFAULT_CASE_TIMEOUT, CaseRunner
 from runtimetest.driver.runtimes.adapters import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, resolve
@@ -70,6 +71,12 @@ def parser():
                             "spec.json, bundle layout and a repro.sh that runs it again (see README)")
     suite.add_argument("--state-dir", default=record.default_state_dir(),
                        help="where the record of live containers is kept for `clean`")
+    suite.add_argument("--bless", action="store_true",
+                       help="rewrite the selected cases' NAME.err (and NAME.out) from what the run gave, "
+                            "showing each diff; refused for a case that ERRORed, timed out or departs")
+    suite.add_argument("--cache", metavar="DIR", default=None,
+                       help="skip a case whose result DIR knows for the same content (runtime, checker, "
+                            "driver, case files, host facts, kernel); without --cache nothing is cached")
 
     bench = commands.add_parser("bench", help="start-up cost of the checker against a static no-op")
     bench.add_argument("--runtime", default="runc", help="runtime name on PATH, or a path (default runc)")
@@ -260,6 +267,11 @@ def run_suite(options):
                         default_timeout=options.timeout * scale, record=live,
                         annotate=functools.partial(hostfacts.annotate, time_scale=scale),
                         departures=known, check_departures=per_check, keep_repro=bool(options.keep_logs))
+    if options.cache:
+        try:
+            runner = caching(options, runner, runtime, cases_dir, scale)
+        except CacheError as error:
+            return _usage_error(str(error))
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)
     started = time.monotonic()
@@ -274,8 +286,18 @@ def run_suite(options):
     write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run)
     if stray:
         printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
-    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left,
-                    departures=departure_summary(per_check, results))
+    if options.bless:
+        from runtimetest.driver.bless import bless
+
+        rewritten, refused = bless(cases, results, printer.note)
+    extra = departure_summary(per_check, results)
+    if options.bless:
+        extra.append(f"bless: {rewritten} case(s) rewritten, {refused} refused")
+    if options.cache:
+        from runtimetest.driver.cache import summary_lines
+
+        extra += summary_lines(results, options.cache)
+    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left, extra=extra)
     if not options.keep_logs:
         shutil.rmtree(work_root, ignore_errors=True)
     if signum:
@@ -291,6 +313,17 @@ def known_departures(options, runtime, cases_dir):
     version = departures.runtime_version(runtime)
     return (departures.load(directory, runtime.name, version),
             departures.load_per_check(directory, runtime.name, version))
+
+
+def caching(options, runner, runtime, cases_dir, scale):
+    """The runner, answering from --cache DIR where a case's result is known for the same content."""
+    from runtimetest.driver import cache
+
+    directory = options.departures or os.path.join(cases_dir, "departures")
+    departures_file = None if options.no_departures else departures.path_for(directory, runtime.name)
+    shared = cache.context(runtime, os.path.abspath(options.checker), departures_file,
+                           (options.timeout * scale, options.command_timeout * scale, scale))
+    return cache.CachingRunner(runner, cache.Cache(options.cache, shared, runner.check_departures))
 
 
 def departure_summary(per_check, results):

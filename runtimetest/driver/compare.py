@@ -146,15 +146,31 @@ def _first_divergence(expected_lines, actual_lines):
 
     Both empty when every line matches in order.
     """
+    missing, extra = [], []
+    for want, got in aligned(expected_lines, actual_lines):
+        if want is not None and got is not None:
+            if missing or extra:
+                break
+        elif got is not None:
+            extra.append(got)
+        else:
+            missing.append(want)
+    return missing, extra
+
+
+def aligned(expected_lines, actual_lines):
+    """The two sequences of lines aligned: (expected index, actual index) pairs of matching
+    lines, (index, None) for an expected line missing, (None, index) for an extra actual one."""
     start = 0
     while start < min(len(expected_lines), len(actual_lines)) \
             and line_matches(expected_lines[start], actual_lines[start]):
         start += 1
+    pairs = [(index, index) for index in range(start)]
     rows, cols = len(expected_lines), len(actual_lines)
-    if start == rows and start == cols:
-        return [], []
     if (rows - start) * (cols - start) > MAX_ALIGNED:  # hostile output: compare place by place
-        return [start] if start < rows else [], [start] if start < cols else []
+        for index in range(start, max(rows, cols)):
+            pairs.extend(_place_by_place(expected_lines, actual_lines, index))
+        return pairs
     # common[i][j]: length of the longest common subsequence of expected[i:] and actual[j:]
     common = [[0] * (cols + 1) for _ in range(rows + 1)]
     for i in range(rows - 1, start - 1, -1):
@@ -164,20 +180,26 @@ def _first_divergence(expected_lines, actual_lines):
             else:
                 common[i][j] = max(common[i + 1][j], common[i][j + 1])
     i = j = start
-    missing, extra = [], []
     while i < rows or j < cols:
         if i < rows and j < cols and line_matches(expected_lines[i], actual_lines[j]) \
                 and common[i][j] == common[i + 1][j + 1] + 1:
-            if missing or extra:
-                break
+            pairs.append((i, j))
             i, j = i + 1, j + 1
         elif j < cols and (i == rows or common[i][j + 1] >= common[i + 1][j]):
-            extra.append(j)
+            pairs.append((None, j))
             j += 1
         else:
-            missing.append(i)
+            pairs.append((i, None))
             i += 1
-    return missing, extra
+    return pairs
+
+
+def _place_by_place(expected_lines, actual_lines, index):
+    want = index if index < len(expected_lines) else None
+    got = index if index < len(actual_lines) else None
+    if want is not None and got is not None and line_matches(expected_lines[want], actual_lines[got]):
+        return [(want, got)]
+    return [pair for pair in ((want, None), (None, got)) if pair != (None, None)]
 
 
 def compare_stdout(expected, actual):

@@ -63,6 +63,7 @@ class CaseResult:
         self.terminal = False
         self.stale_departure = None  # the departures file still recording this passed case
         self.departed = []  # [(CheckDeparture, line)]: failure lines set aside per check
+        self.cached = False  # the result was known for the same content (cache.py): the case did not run
 
     @property
     def failed(self):
