@@ -133,3 +133,30 @@ def test_the_summary_lists_each_used_record_once_with_its_cases_and_the_unused_a
     assert sum("mqueue" in line for line in lines) == 1
     printed = summary_lines(results, 3, extra=lines)
     assert printed[-1] == "1 passed, 0 failed, 2 skipped" and lines[1] in printed
+
+
+def test_a_recorded_runtime_fault_departs_and_any_other_error_stays_an_error():
+    from runtimetest.driver.runner import ERROR
+
+    departure = departures.Departure("a", "create hangs now and then", None, "runc.json",
+                                     fault="runtime fault: `runc create *` did not finish in *s (killed)")
+    runner = CaseRunner(runtime=None, checker=None, work_root=None, departures={"a": departure})
+    case = Case("a", "/nowhere")
+    for reason, status in (("runtime fault: `runc create rtt-a-1` did not finish in 30s (killed)\n  log", DEPARTS),
+                           ("runtime fault: `runc start rtt-a-1` did not finish in 30s (killed)", ERROR)):
+        result = CaseResult(case)
+        result.status, result.reason = ERROR, reason
+        runner._known_fault(case, result)
+        assert result.status == status
+    assert result.reason.startswith("runtime fault")
+    # When the fault does not come, the case is judged as usual, with no note that the record can go.
+    passed = judged([], per_case=departure)
+    assert passed.status == PASS and passed.stale_departure is None
+    assert judged([OWN], per_case=departure).status == FAIL
+
+
+def test_a_fault_pattern_is_checked(tmp_path):
+    directory = write(tmp_path, [{"version": "1.*", "case": "a", "why": "w", "fault": "re:("}])
+    with pytest.raises(departures.DepartureError) as raised:
+        departures.load(directory, "runc", "1.1.5")
+    assert "entries[0].fault: bad regular expression" in str(raised.value)

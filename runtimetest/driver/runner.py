@@ -120,7 +120,15 @@ class CaseRunner:
         except (RuntimeFault, MergeError, OSError) as error:
             result.status, result.reason = ERROR, str(error)
         result.timings["total"] = time.monotonic() - started
+        self._known_fault(case, result)
         return result
+
+    def _known_fault(self, case, result):
+        """An ERROR that is the runtime fault a per-case departure names departs, with its reason."""
+        departure = self.departures.get(case.name)
+        if result.status == ERROR and departure is not None and departure.explains(result.reason):
+            result.details = [f"recorded in {departure.source}", result.reason]
+            result.status, result.reason = DEPARTS, f"known departure: {departure.why}"
 
     def _run(self, case, result, work):
         cid = container_id(case.name)
@@ -299,12 +307,12 @@ class CaseRunner:
             result.status = DEPARTS if result.departed else PASS
             if result.departed:
                 result.reason = per_check.reason(result.departed)
-            if departure is not None:
+            if departure is not None and departure.stderr is not None:
                 result.stale_departure = departure.source
                 result.notes.append(f"a departure of this runtime is recorded for this case in "
                                     f"{departure.source}, but it passed: the record can go")
             return
-        if departure is not None:
+        if departure is not None and departure.stderr is not None:
             exit = departure.exit or expected_exit
             out = case.expected_out if departure.stdout is None else departure.stdout
             if not self._problems(result, per_check.expected_without(departure.stderr, result.departed),

@@ -32,6 +32,12 @@ A per-check record is for a gap the runtime shows in many cases:
 
 Its lines are set aside wherever they occur (per_check.py); the rest of each
 case is judged as usual, per-case records included.
+
+A per-case record may name instead (or as well) the runtime fault a case ends
+in, as `fault`: a glob or `re:` pattern on the first line of the ERROR's
+reason. A case that ERRORs so departs; without `stderr`, the record says
+nothing of how the case goes when the fault does not come (an intermittent
+fault), and a case that then passes passes without a note.
 """
 
 import fnmatch
@@ -65,6 +71,7 @@ SCHEMA = {
                     "stderr": {"type": "array", "items": {"type": "string"}},
                     "exit": {"type": ["integer", "string"]},
                     "stdout": {"type": "string"},
+                    "fault": {"type": "string", "minLength": 1},
                 },
             },
         },
@@ -81,13 +88,20 @@ class Departure:
     """How a case goes with a runtime that departs from the spec: stderr, and exit and
     stdout where they differ from the case's (None: the case's own)."""
 
-    def __init__(self, case, why, stderr, source, exit=None, stdout=None):
+    def __init__(self, case, why, stderr, source, exit=None, stdout=None, fault=None):
         self.case = case
         self.why = why
         self.stderr = stderr
         self.source = source
         self.exit = exit  # (code, None) or (None, signal number)
         self.stdout = stdout  # bytes
+        self.fault = per_check.compile_pattern(fault) if fault else None  # on an ERROR's first line
+        self.fault_text = fault
+
+    def explains(self, reason):
+        """Whether an ERROR with this reason is the runtime fault this record names."""
+        first = reason.splitlines()[0] if reason else ""
+        return self.fault is not None and self.fault.fullmatch(first) is not None
 
 
 def runtime_version(runtime):
@@ -124,7 +138,7 @@ def _check_entry(path, number, entry):
         raise DepartureError(f"{where}: needs either \"case\" (a per-case record) or \"check\" "
                              "(a per-check record), not both")
     if "check" in entry:
-        for field in ("stderr", "exit", "stdout"):
+        for field in ("stderr", "exit", "stdout", "fault"):
             if field in entry:
                 raise DepartureError(f"{where}.{field}: not for a per-check record (its lines are "
                                      "the ones it matches; exit and stdout stay the case's)")
@@ -137,11 +151,16 @@ def _check_entry(path, number, entry):
                 except per_check.PatternError as error:
                     raise DepartureError(f"{where}.{field}: {error}") from None
         return
-    if "stderr" not in entry:
-        raise DepartureError(f"{where}: stderr: a per-case record needs the case's stderr")
+    if "stderr" not in entry and "fault" not in entry:
+        raise DepartureError(f"{where}: stderr: a per-case record needs the case's stderr, or the fault it ends in")
+    if "fault" in entry:
+        try:
+            per_check.compile_pattern(entry["fault"])
+        except per_check.PatternError as error:
+            raise DepartureError(f"{where}.fault: {error}") from None
     if "field" in entry or "message" in entry:
         raise DepartureError(f"{where}: field and message are for per-check records (with \"check\")")
-    for line_number, line in enumerate(entry["stderr"]):
+    for line_number, line in enumerate(entry.get("stderr", [])):
         if line.startswith("re:"):
             try:
                 re.compile(line[3:])
@@ -180,7 +199,8 @@ def load(directory, runtime_name, version):
             except CaseError as error:
                 raise DepartureError(str(error)) from None
         stdout = entry["stdout"].encode() if "stdout" in entry else None
-        found[entry["case"]] = Departure(entry["case"], entry["why"], entry["stderr"], path, exit, stdout)
+        found[entry["case"]] = Departure(entry["case"], entry["why"], entry.get("stderr"), path, exit, stdout,
+                                         entry.get("fault"))
     return found
 
 
