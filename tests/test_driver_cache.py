@@ -90,3 +90,12 @@ def test_bless_refuses_a_case_that_errored_or_timed_out(fake):
     run = fake.run("--bless")
     assert "bless: slow: refused: its run timed out" in run.stdout
     assert not (fake.cases / "slow.err").exists()
+
+
+def test_a_cache_directory_that_cannot_be_made_is_a_usage_error_naming_it(fake, tmp_path):
+    fake.case("passes", out="TAP version 13\n1..0\n")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    run = fake.run("--cache", str(blocker / "cache"))
+    assert run.returncode == 2 and f"--cache {blocker / 'cache'}: Not a directory" in run.stderr
+    assert fake.leftovers() == NOTHING

@@ -251,7 +251,8 @@ def run_suite(options):
     runtime.spec_version()  # asked once, before cases run at once
     try:
         known, per_check = known_departures(options, runtime, cases_dir)
-    except DepartureError as error:
+        store = open_cache(options, runtime, cases_dir, per_check) if options.cache else None
+    except (DepartureError, CacheError) as error:
         return _usage_error(str(error))
 
     # Absolute: a runtime may open its --log after changing directory (crun does).
@@ -267,11 +268,10 @@ def run_suite(options):
                         default_timeout=options.timeout * scale, record=live,
                         annotate=functools.partial(hostfacts.annotate, time_scale=scale),
                         departures=known, check_departures=per_check, keep_repro=bool(options.keep_logs))
-    if options.cache:
-        try:
-            runner = caching(options, runner, runtime, cases_dir, scale)
-        except CacheError as error:
-            return _usage_error(str(error))
+    if store is not None:
+        from runtimetest.driver.cache import CachingRunner
+
+        runner = CachingRunner(runner, store)
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)
     started = time.monotonic()
@@ -286,17 +286,7 @@ def run_suite(options):
     write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run)
     if stray:
         printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
-    if options.bless:
-        from runtimetest.driver.bless import bless
-
-        rewritten, refused = bless(cases, results, printer.note)
-    extra = departure_summary(per_check, results)
-    if options.bless:
-        extra.append(f"bless: {rewritten} case(s) rewritten, {refused} refused")
-    if options.cache:
-        from runtimetest.driver.cache import summary_lines
-
-        extra += summary_lines(results, options.cache)
+    extra = after_run(options, per_check, cases, results, printer.note)
     printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left, extra=extra)
     if not options.keep_logs:
         shutil.rmtree(work_root, ignore_errors=True)
@@ -315,21 +305,33 @@ def known_departures(options, runtime, cases_dir):
             departures.load_per_check(directory, runtime.name, version))
 
 
-def caching(options, runner, runtime, cases_dir, scale):
-    """The runner, answering from --cache DIR where a case's result is known for the same content."""
+def open_cache(options, runtime, cases_dir, per_check):
+    """--cache DIR, keyed by what every case's result shares (cache.py)."""
     from runtimetest.driver import cache
 
     directory = options.departures or os.path.join(cases_dir, "departures")
     departures_file = None if options.no_departures else departures.path_for(directory, runtime.name)
+    scale = options.time_scale
     shared = cache.context(runtime, os.path.abspath(options.checker), departures_file,
                            (options.timeout * scale, options.command_timeout * scale, scale))
-    return cache.CachingRunner(runner, cache.Cache(options.cache, shared, runner.check_departures))
+    return cache.Cache(options.cache, shared, per_check)
 
 
-def departure_summary(per_check, results):
+def after_run(options, per_check, cases, results, note):
+    """--bless's rewriting (shown through `note`); the summary's lines on departures, blessing and the cache."""
     from runtimetest.driver.cases.per_check import summary_lines
 
-    return summary_lines(per_check, results)
+    extra = summary_lines(per_check, results)
+    if options.bless:
+        from runtimetest.driver.bless import bless
+
+        rewritten, refused = bless(cases, results, note)
+        extra.append(f"bless: {rewritten} case(s) rewritten, {refused} refused")
+    if options.cache:
+        from runtimetest.driver.cache import summary_lines as cache_lines
+
+        extra += cache_lines(results, options.cache)
+    return extra
 
 
 def run_cases(cases, runner, printer, jobs, runtime, cases_dir):
