@@ -45,3 +45,29 @@ def test_long_lines_show_a_window_around_the_difference():
     text = side_by_side("stderr line 1", expected, actual)
     values = text.splitlines()[2]
     assert "A" in values and "B" in values and len(values) < 200
+
+
+def test_a_line_missing_in_the_middle_is_named_not_diffed_against_the_next():
+    message = compare_stderr(["one", "two", "three"], b"one\nthree\n")
+    assert message.splitlines() == ["stderr line 2: expected line missing", "  expected two"]
+
+
+def test_an_extra_line_in_the_middle_is_named():
+    message = compare_stderr(["one", "three"], b"one\nsurprise\nthree\n")
+    assert message.splitlines() == ["stderr line 2: unexpected extra line", "  actual   surprise"]
+
+
+def test_a_changed_line_is_still_shown_side_by_side():
+    message = compare_stderr(["one", "two", "three"], b"one\ntwo!\nthree\n")
+    assert message.startswith("stderr line 2: first difference at byte 3")
+
+
+def test_a_missing_pattern_line_is_named():
+    message = compare_stderr(["re:a+", "re:b+", "c"], b"aa\nc\n")
+    assert message.splitlines() == ["stderr line 2: expected line missing", "  expected re:b+"]
+
+
+def test_huge_outputs_are_compared_place_by_place():
+    expected = [f"line {n}" for n in range(600)]
+    actual = "".join(f"line {n}\n" for n in range(1, 601)).encode()
+    assert compare_stderr(expected, actual).startswith("stderr line 1: first difference")

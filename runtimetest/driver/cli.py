@@ -22,6 +22,7 @@ from runtimetest.driver import reports
 from runtimetest.driver import selection
 from runtimetest.driver.cases.load import MAX_TIMEOUT, MIN_TIMEOUT, CaseError, discover
 from runtimetest.driver.cases.departures import DepartureError
+from runtimetest.driver.cache import CacheError
 from runtimetest.driver.children import Children
 from runtimetest.driver.outside import hooks as hookchecks  # noqa: F401  (importing registers them: --list-checks)
 from runtimetest.driver.outside import lifecycle as lifecyclechecks  # noqa: F401  (the same)
@@ -84,9 +85,16 @@ def parser():
     suite.add_argument("--no-departures", action="store_true",
                        help="report recorded departures as failures")
     suite.add_argument("--keep-logs", metavar="DIR", default=None,
-                       help="keep each case's runtime log and stdio under DIR")
+                       help="keep each case's runtime log and stdio under DIR, with its config.json, "
+                            "spec.json, bundle layout and a repro.sh that runs it again (see README)")
     suite.add_argument("--state-dir", default=record.default_state_dir(),
                        help="where the record of live containers is kept for `clean`")
+    suite.add_argument("--bless", action="store_true",
+                       help="rewrite the selected cases' NAME.err (and NAME.out) from what the run gave, "
+                            "showing each diff; refused for a case that ERRORed, timed out or departs")
+    suite.add_argument("--cache", metavar="DIR", default=None,
+                       help="skip a case whose result DIR knows for the same content (runtime, checker, "
+                            "driver, case files, host facts, kernel); without --cache nothing is cached")
 
     bench = commands.add_parser("bench", help="start-up cost of the checker against a static no-op")
     bench.add_argument("--runtime", default="runc", help="runtime name on PATH, or a path (default runc)")
@@ -273,8 +281,9 @@ def run_suite(options):
     runtime.spec_version()  # asked once, before cases run at once
     setting = about.gather(runtime)
     try:
-        known = known_departures(options, runtime, cases_dir)
-    except DepartureError as error:
+        known, per_check = known_departures(options, runtime, cases_dir)
+        store = open_cache(options, runtime, cases_dir, per_check) if options.cache else None
+    except (DepartureError, CacheError) as error:
         return _usage_error(str(error))
 
     # Absolute: a runtime may open its --log after changing directory (crun does).
@@ -289,7 +298,11 @@ def run_suite(options):
     runner = CaseRunner(runtime, os.path.abspath(options.checker), work_root,
                         default_timeout=options.timeout * scale, record=live,
                         annotate=functools.partial(hostfacts.annotate, time_scale=scale),
-                        departures=known)
+                        departures=known, check_departures=per_check, keep_repro=bool(options.keep_logs))
+    if store is not None:
+        from runtimetest.driver.cache import CachingRunner
+
+        runner = CachingRunner(runner, store)
     printer = output.Printer(sys.stdout, len(cases))
     interrupted = _on_signals_cancel(runner)
     started = time.monotonic()
@@ -304,7 +317,8 @@ def run_suite(options):
     write_reports(options, results, len(cases), runtime, cases_dir, signum, wall, not_run, setting)
     if stray:
         printer.note(f"ended {len(stray)} process(es) a runtime left behind: {stray}")
-    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left)
+    extra = after_run(options, per_check, cases, results, printer.note)
+    printer.summary(results, total=len(cases), interrupted=signum, wall=wall, left=left, extra=extra)
     if not options.keep_logs:
         shutil.rmtree(work_root, ignore_errors=True)
     if signum:
@@ -313,11 +327,42 @@ def run_suite(options):
 
 
 def known_departures(options, runtime, cases_dir):
-    """The departures recorded for this runtime and version ({} with --no-departures)."""
+    """({case: Departure}, [CheckDeparture]) recorded for this runtime and version (none with --no-departures)."""
     if options.no_departures:
-        return {}
+        return {}, []
     directory = options.departures or default_departures(cases_dir)
-    return departures.load(directory, runtime.name, departures.runtime_version(runtime))
+    version = departures.runtime_version(runtime)
+    return (departures.load(directory, runtime.name, version),
+            departures.load_per_check(directory, runtime.name, version))
+
+
+def open_cache(options, runtime, cases_dir, per_check):
+    """--cache DIR, keyed by what every case's result shares (cache.py)."""
+    from runtimetest.driver import cache
+
+    directory = options.departures or default_departures(cases_dir)
+    departures_file = None if options.no_departures else departures.path_for(directory, runtime.name)
+    scale = options.time_scale
+    shared = cache.context(runtime, os.path.abspath(options.checker), departures_file,
+                           (options.timeout * scale, options.command_timeout * scale, scale))
+    return cache.Cache(options.cache, shared, per_check)
+
+
+def after_run(options, per_check, cases, results, note):
+    """--bless's rewriting (shown through `note`); the summary's lines on departures, blessing and the cache."""
+    from runtimetest.driver.cases.per_check import summary_lines
+
+    extra = summary_lines(per_check, results)
+    if options.bless:
+        from runtimetest.driver.bless import bless
+
+        rewritten, refused = bless(cases, results, note)
+        extra.append(f"bless: {rewritten} case(s) rewritten, {refused} refused")
+    if options.cache:
+        from runtimetest.driver.cache import summary_lines as cache_lines
+
+        extra += cache_lines(results, options.cache)
+    return extra
 
 
 def default_departures(cases_dir):

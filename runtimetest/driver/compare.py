@@ -9,6 +9,7 @@ import re
 
 from runtimetest.driver.cases.load import REGEX_PREFIX
 
+MAX_ALIGNED = 250_000  # expected x actual lines beyond which lines are compared place by place
 WINDOW = 36  # characters of context shown each side of the first difference
 # A failure line of the checker (report.failure_line) or of the driver's outside
 # checks: `<check id>: <message> [<LEVEL> <section>]`. No TAP line has this form.
@@ -108,26 +109,97 @@ def line_matches(expected_line, actual_line):
 
 
 def compare_stderr(expected_lines, actual):
-    """None when stderr is as expected, else a side-by-side explanation."""
+    """None when stderr is as expected, else an explanation of the first difference.
+
+    The lines are aligned first (longest common subsequence), so a line missing
+    in the middle is named as missing, not diffed byte by byte against the line
+    that follows it; an extra line likewise. Where an expected line and an
+    actual one differ in the same place, they are shown side by side.
+    """
     actual_lines = actual.decode("utf-8", "surrogateescape").split("\n")
     if actual_lines and actual_lines[-1] == "":
         actual_lines.pop()
-    for number in range(max(len(expected_lines), len(actual_lines))):
-        want = expected_lines[number] if number < len(expected_lines) else None
-        got = actual_lines[number] if number < len(actual_lines) else None
-        if want is not None and got is not None and line_matches(want, got):
-            continue
-        label = f"stderr line {number + 1}"
-        if want is None:
-            return side_by_side(f"{label}: unexpected extra line", b"", _bytes(got))
-        if got is None:
-            return side_by_side(f"{label}: expected line missing", _bytes(want), b"")
-        if want.startswith(REGEX_PREFIX):
-            return (f"{label}: does not match the pattern\n"
-                    f"  expected /{escape(want[len(REGEX_PREFIX):])}/\n"
-                    f"  actual   {escape(got)}")
-        return side_by_side(label, _bytes(want), _bytes(got))
-    return None
+    missing, extra = _first_divergence(expected_lines, actual_lines)
+    if not missing and not extra:
+        return None
+    if missing and extra:
+        return _differing_line(expected_lines[missing[0]], extra[0], actual_lines[extra[0]])
+    if missing:
+        number = missing[0]
+        return (f"stderr line {number + 1}: expected line missing\n"
+                f"  expected {escape(expected_lines[number])}")
+    number = extra[0]
+    return f"stderr line {number + 1}: unexpected extra line\n  actual   {escape(actual_lines[number])}"
+
+
+def _differing_line(want, number, got):
+    label = f"stderr line {number + 1}"
+    if want.startswith(REGEX_PREFIX):
+        return (f"{label}: does not match the pattern\n"
+                f"  expected /{escape(want[len(REGEX_PREFIX):])}/\n"
+                f"  actual   {escape(got)}")
+    return side_by_side(label, _bytes(want), _bytes(got))
+
+
+def _first_divergence(expected_lines, actual_lines):
+    """(expected indexes unmatched, actual indexes unmatched) at the first place the two part.
+
+    Both empty when every line matches in order.
+    """
+    missing, extra = [], []
+    for want, got in aligned(expected_lines, actual_lines):
+        if want is not None and got is not None:
+            if missing or extra:
+                break
+        elif got is not None:
+            extra.append(got)
+        else:
+            missing.append(want)
+    return missing, extra
+
+
+def aligned(expected_lines, actual_lines):
+    """The two sequences of lines aligned: (expected index, actual index) pairs of matching
+    lines, (index, None) for an expected line missing, (None, index) for an extra actual one."""
+    start = 0
+    while start < min(len(expected_lines), len(actual_lines)) \
+            and line_matches(expected_lines[start], actual_lines[start]):
+        start += 1
+    pairs = [(index, index) for index in range(start)]
+    rows, cols = len(expected_lines), len(actual_lines)
+    if (rows - start) * (cols - start) > MAX_ALIGNED:  # hostile output: compare place by place
+        for index in range(start, max(rows, cols)):
+            pairs.extend(_place_by_place(expected_lines, actual_lines, index))
+        return pairs
+    # common[i][j]: length of the longest common subsequence of expected[i:] and actual[j:]
+    common = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(rows - 1, start - 1, -1):
+        for j in range(cols - 1, start - 1, -1):
+            if line_matches(expected_lines[i], actual_lines[j]):
+                common[i][j] = common[i + 1][j + 1] + 1
+            else:
+                common[i][j] = max(common[i + 1][j], common[i][j + 1])
+    i = j = start
+    while i < rows or j < cols:
+        if i < rows and j < cols and line_matches(expected_lines[i], actual_lines[j]) \
+                and common[i][j] == common[i + 1][j + 1] + 1:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif j < cols and (i == rows or common[i][j + 1] >= common[i + 1][j]):
+            pairs.append((None, j))
+            j += 1
+        else:
+            pairs.append((i, None))
+            i += 1
+    return pairs
+
+
+def _place_by_place(expected_lines, actual_lines, index):
+    want = index if index < len(expected_lines) else None
+    got = index if index < len(actual_lines) else None
+    if want is not None and got is not None and line_matches(expected_lines[want], actual_lines[got]):
+        return [(want, got)]
+    return [pair for pair in ((want, None), (None, got)) if pair != (None, None)]
 
 
 def compare_stdout(expected, actual):

@@ -107,6 +107,8 @@ class Printer:
             line += f", {result.exit.describe()}"
         if result.peak_memory is not None:
             line += f", {megabytes(result.peak_memory)}"
+        if getattr(result, "cached", False):
+            line += " (cached)"
         if result.desc:
             line += f"  - {printable(result.desc)}"
         return line
@@ -164,11 +166,11 @@ class Printer:
             self._bar_shown = False
 
     # -- at the end -----------------------------------------------------------------
-    def summary(self, results, total, interrupted=None, wall=None, left=()):
+    def summary(self, results, total, interrupted=None, wall=None, left=(), extra=()):
         self._stopped.set()
         with self._lock:
             self._clear_bar()
-            for line in summary_lines(results, total, interrupted, wall, left):
+            for line in summary_lines(results, total, interrupted, wall, left, extra):
                 self.write(line)
 
 
@@ -195,7 +197,8 @@ def slowest(results, count=SLOWEST):
     return sorted(ran, key=lambda r: -r.timings["total"])[:count]
 
 
-def summary_lines(results, total, interrupted=None, wall=None, left=()):
+def summary_lines(results, total, interrupted=None, wall=None, left=(), extra=()):
+    """`extra`: lines of the per-check departures (cases/per_check.py) and the cache (cache.py)."""
     lines = []
     if wall is not None:
         lines.append(f"ran {len(results)} of {total} case(s) in {wall:.1f}s")
@@ -219,6 +222,7 @@ def summary_lines(results, total, interrupted=None, wall=None, left=()):
     if departed:
         lines.append(f"{len(departed)} known departure(s) of the runtime from the runtime-spec, "
                      f"counted as skipped: {', '.join(departed)}")
+    lines.extend(extra)
     stale = sorted(printable(r.name) for r in results if r.stale_departure)
     if stale:
         lines.append(f"recorded departure(s) no longer seen, the record can go: {', '.join(stale)}")

@@ -22,9 +22,11 @@ import uuid
 from runtimetest.driver import cgroups
 from runtimetest.driver import compare
 from runtimetest.driver.outside import hookplan
+from runtimetest.driver import repro
 from runtimetest.driver.outside import hooks as hookchecks
 from runtimetest.driver import resources
 from runtimetest.driver.bundle import MergeError, base_config, merge, write_bundle
+from runtimetest.driver.cases import per_check
 from runtimetest.driver.cases.load import BrokenCase
 from runtimetest.driver.cases.steps import describe
 from runtimetest.driver.children import signal_name
@@ -63,6 +65,8 @@ class CaseResult:
         self.commands = []  # the runtime commands run, as dicts
         self.terminal = False
         self.stale_departure = None  # the departures file still recording this passed case
+        self.departed = []  # [(CheckDeparture, line)]: failure lines set aside per check
+        self.cached = False  # the result was known for the same content (cache.py): the case did not run
 
     @property
     def failed(self):
@@ -92,7 +96,7 @@ class CaseRunner:
     """Runs cases with one runtime; `record` tracks containers for emergency clean-up."""
 
     def __init__(self, runtime, checker, work_root, default_timeout=DEFAULT_CASE_TIMEOUT,
-                 record=None, annotate=None, departures=None):
+                 record=None, annotate=None, departures=None, check_departures=(), keep_repro=False):
         self.runtime = runtime
         self.checker = checker
         self.work_root = work_root
@@ -100,6 +104,8 @@ class CaseRunner:
         self.record = record  # a Record of live containers, for `runtimetest clean`
         self.annotate = annotate  # (spec, config, bundle path) -> spec with host facts
         self.departures = departures or {}  # case name -> Departure (departures.py)
+        self.check_departures = list(check_departures)  # [CheckDeparture] (per_check.py)
+        self.keep_repro = keep_repro  # --keep-logs: each work directory gets a repro.sh (repro.py)
         self.cancelled = threading.Event()  # stop: no new case, running ones clean up now
         self.hurry = threading.Event()  # a second signal: clean-up commands get short bounds
 
@@ -117,7 +123,15 @@ class CaseRunner:
         except (RuntimeFault, MergeError, OSError) as error:
             result.status, result.reason = ERROR, str(error)
         result.timings["total"] = time.monotonic() - started
+        self._known_fault(case, result)
         return result
+
+    def _known_fault(self, case, result):
+        """An ERROR that is the runtime fault a per-case departure names departs, with its reason."""
+        departure = self.departures.get(case.name)
+        if result.status == ERROR and departure is not None and departure.explains(result.reason):
+            result.details = [f"recorded in {departure.source}", result.reason]
+            result.status, result.reason = DEPARTS, f"known departure: {departure.why}"
 
     def _run(self, case, result, work):
         cid = container_id(case.name)
@@ -134,7 +148,8 @@ class CaseRunner:
             records = hookplan.prepare(config, spec, bundle)
             bundle.write_config(config)
             bundle.write_spec(self._told(spec, config, bundle))
-            self._in_container(case, result, work, cid, bundle, config, spec, records)
+            kept = repro.save_bundle(work, bundle.path, self.checker) if self.keep_repro else None
+            self._in_container(case, result, work, cid, bundle, config, spec, records, kept)
         finally:
             bundle.remove()
 
@@ -148,7 +163,7 @@ class CaseRunner:
             told["annotations"].update({f"org.runtimetest.{key}": value for key, value in facts.items()})
         return told
 
-    def _in_container(self, case, result, work, cid, bundle, config, spec, records):
+    def _in_container(self, case, result, work, cid, bundle, config, spec, records, kept=None):
         if self.record is not None:
             self.record.add(cid, bundle.path, work)
         session = Session(self.runtime, cid, bundle, config, work, case.stdin, self.cancelled, self.record)
@@ -184,6 +199,9 @@ class CaseRunner:
                     self.record.remove(cid)
             result.timings.update({k: v for k, v in session.timings.items() if k != "cleanup"})
             result.commands = [event.as_dict() for event in session.events]
+            if kept is not None:
+                repro.write_script(work, bundle.path, cid, session.events, kept, result.terminal,
+                                   plain=not case.lifecycle)
             result.outside, result.notes = list(findings.lines), findings.notes + findings.skips
             if session.exit is not None:
                 result.exit = session.exit
@@ -278,29 +296,42 @@ class CaseRunner:
             result.reason = f"still running after {steps.timeout:g}s at {describe(steps.timed_out_at)}: killed"
 
     def _compare(self, case, result):
-        problems = self._problems(result, case.expected_err, (case.expected_exit, case.expected_signal),
-                                  case.expected_out)
+        """Judge a case; lines of per-check departures are set aside first (cases/per_check.py)."""
+        kept, result.departed = per_check.set_aside_in(self.check_departures, self._failure_lines(result))
+        expected_exit = (case.expected_exit, case.expected_signal)
+        problems = self._problems(result, per_check.expected_without(case.expected_err, result.departed),
+                                  expected_exit, case.expected_out, kept)
         departure = self.departures.get(case.name)
+        if result.departed:
+            result.notes.append(per_check.note(result.departed))
         if not problems:
-            result.status = PASS
-            if departure is not None:
+            result.status = DEPARTS if result.departed else PASS
+            if result.departed:
+                result.reason = per_check.reason(result.departed)
+            if departure is not None and departure.stderr is not None:
                 result.stale_departure = departure.source
                 result.notes.append(f"a departure of this runtime is recorded for this case in "
                                     f"{departure.source}, but it passed: the record can go")
             return
-        if departure is not None:
-            exit = departure.exit or (case.expected_exit, case.expected_signal)
+        if departure is not None and departure.stderr is not None:
+            exit = departure.exit or expected_exit
             out = case.expected_out if departure.stdout is None else departure.stdout
-            if not self._problems(result, departure.stderr, exit, out):
+            if not self._problems(result, per_check.expected_without(departure.stderr, result.departed),
+                                  exit, out, kept):
                 result.status = DEPARTS
                 result.reason = f"known departure: {departure.why}"
                 result.details = [f"recorded in {departure.source}", *problems]
                 return
         result.status = FAIL
         result.reason = problems[0].splitlines()[0]
-        result.details = problems
+        result.details = problems + ([per_check.note(result.departed)] if result.departed else [])
 
-    def _problems(self, result, expected_err, expected_exit, expected_out):
+    def _failure_lines(self, result):
+        """The container's stderr (when compared), then the outside checks' lines."""
+        container_err = result.stderr if result.streams_compared else b""
+        return container_err + "".join(line + "\n" for line in result.outside).encode()
+
+    def _problems(self, result, expected_err, expected_exit, expected_out, failure_lines):
         """What differs from the expectations: exit status ((code, signal)), stderr, stdout."""
         problems = []
         exit = result.exit
@@ -317,8 +348,6 @@ class CaseRunner:
                                 "(the container process was still running when the case ended)")
             elif not matches:
                 problems.append(f"exit status: expected {expected}, found {exit.describe()}")
-        container_err = result.stderr if result.streams_compared else b""
-        failure_lines = container_err + "".join(line + "\n" for line in result.outside).encode()
         err_problem = compare.compare_stderr(expected_err, failure_lines)
         if err_problem:
             problems.append(err_problem)
