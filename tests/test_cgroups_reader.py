@@ -9,8 +9,8 @@ import os
 import pytest
 
 from runtimetest.checker.main import run_check
-from runtimetest.checker.checks import cgroups
-from runtimetest.checker.checks.cgroups import CgroupReader, CgroupUnavailable
+from runtimetest.checker.checks.cgroups import common, cpu, probes
+from runtimetest.linux.cgroupfs import CgroupReader, CgroupUnavailable
 from runtimetest.core.registry import CHECKER
 from runtimetest.core.spec import Spec
 
@@ -62,7 +62,7 @@ def v2_tree(tmp_path, files, controllers="cpu io memory pids cpuset hugetlb", v1
 @pytest.fixture
 def run(monkeypatch):
     def run(reader, check_id, data):
-        monkeypatch.setattr(cgroups, "_reader", reader)
+        monkeypatch.setattr(common, "_reader", reader)
         return run_check(CHECKER.by_id[check_id], Spec(data))
     return run
 
@@ -206,10 +206,10 @@ def test_cpu_quota_and_period_v1_and_v2(tmp_path, run):
 
 def test_cpu_shares_convert_to_v2_weight_by_either_known_formula(tmp_path, run):
     spec = resources(cpu={"shares": 512})
-    for weight in cgroups.weight_from_shares(512):
+    for weight in cpu.weight_from_shares(512):
         reader = v2_tree(tmp_path / str(weight), {"cpu.weight": str(weight)})
         assert run(reader, "linux.resources.cpu.shares", spec).status == "pass"
-    assert 20 in cgroups.weight_from_shares(512)  # runc: 1 + (512 - 2) * 9999 / 262142
+    assert 20 in cpu.weight_from_shares(512)  # runc: 1 + (512 - 2) * 9999 / 262142
     reader = v2_tree(tmp_path / "default", {"cpu.weight": "100"})
     assert run(reader, "linux.resources.cpu.shares", spec).failures == [
         "linux.resources.cpu.shares: expected 512, found 100 (cpu.weight: shares 512 convert to 20 or 59)"]
@@ -333,7 +333,7 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
     reader = v2_tree(tmp_path, {"memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1"})
     events = tmp_path / "cgroup" / PATH.lstrip("/") / "memory.events"
     spec = resources(memory={"limit": 64 * MiB})
-    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *bounds: ("killed (SIGKILL)", 60 * MiB))
+    monkeypatch.setattr(probes, "allocate_in_child", lambda target, *bounds: ("killed (SIGKILL)", 60 * MiB))
     assert run(reader, "linux.resources.memory.limit.enforced", spec).failures == [
         'linux.resources.memory.limit: expected "killed by the cgroup\'s OOM killer", '
         f'found "killed at {60 * MiB} bytes" (memory.events oom_kill 1 -> 1: not the cgroup\'s doing)']
@@ -342,7 +342,7 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
         events.write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")
         return "killed (SIGKILL)", 60 * MiB
 
-    monkeypatch.setattr(cgroups, "allocate_in_child", killed_by_the_cgroup)
+    monkeypatch.setattr(probes, "allocate_in_child", killed_by_the_cgroup)
     passed = run(reader, "linux.resources.memory.limit.enforced", spec)
     assert passed.status == "pass" and "memory.events oom_kill 1 -> 2" in " ".join(passed.notes)
 
@@ -350,10 +350,10 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
 def test_the_probes_take_the_drivers_time_scale(tmp_path, run, monkeypatch):
     reader = v2_tree(tmp_path, {})
     bounds = []
-    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *given: bounds.append(given) or ("killed (SIGKILL)", 0))
+    monkeypatch.setattr(probes, "allocate_in_child", lambda target, *given: bounds.append(given) or ("killed (SIGKILL)", 0))
     spec = resources(memory={"limit": 64 * MiB})
     run(reader, "linux.resources.memory.limit.enforced", spec)
     spec["annotations"] = {"org.runtimetest.time-scale": "4"}
     run(reader, "linux.resources.memory.limit.enforced", spec)
-    assert bounds == [(cgroups.PROBE_SECONDS, cgroups.PROBE_MOST_SECONDS),
-                      (4 * cgroups.PROBE_SECONDS, 4 * cgroups.PROBE_MOST_SECONDS)]
+    assert bounds == [(probes.PROBE_SECONDS, probes.PROBE_MOST_SECONDS),
+                      (4 * probes.PROBE_SECONDS, 4 * probes.PROBE_MOST_SECONDS)]

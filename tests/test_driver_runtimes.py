@@ -26,10 +26,10 @@ def test_the_adapter_is_chosen_by_name_or_given(tmp_path):
 
 
 @pytest.mark.parametrize("text, mode", [
-    ("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "unified"),
+    ("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "v2"),
     ("tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n"
      "cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n", "hybrid"),
-    ("tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n", "legacy"),
+    ("tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n", "v1"),
 ])
 def test_cgroup_modes(tmp_path, text, mode):
     mounts = tmp_path / "mounts"
@@ -52,8 +52,8 @@ def test_crun_on_a_hybrid_host_skips_cases_with_cgroup_limits(monkeypatch):
     assert crun.cannot_run(base) is None
     limited = {"ociVersion": "1.0.2", "linux": {"resources": {"pids": {"limit": 10}}}}
     assert "cgroup limits are not applied" in crun.cannot_run(limited)
-    assert crun.host_facts() == {"cgroup-limits": "not applied: " + Crun.CGROUPS_OFF}
-    monkeypatch.setattr(cgroups, "mode", lambda: "unified")
+    assert crun.host_facts() == {"org.runtimetest.cgroup-limits": "not applied: " + Crun.CGROUPS_OFF}
+    monkeypatch.setattr(cgroups, "mode", lambda: "v2")
     plain = Crun("/usr/bin/crun", NoChildren())
     plain._spec_version = "1.0.0"
     assert plain.prefix() == [] and plain.cannot_run(limited) is None

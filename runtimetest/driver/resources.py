@@ -14,52 +14,27 @@ import errno
 import os
 import time
 
-CGROUP_ROOT = "/sys/fs/cgroup"
+from runtimetest.linux import cgroupfs
+from runtimetest.linux.mountinfo import MOUNTS, read_mounts
+
+CGROUP_ROOT = cgroupfs.CGROUP_ROOT
 NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 
 
 # -- cgroups ---------------------------------------------------------------------
 
-def hierarchies(mounts="/proc/self/mounts"):
+def hierarchies(mounts=MOUNTS):
     """{hierarchy key: mount point}: the key is what /proc/PID/cgroup names it by
     (its controllers, as "cpu,cpuacct" or "name=systemd"; "" for cgroup2)."""
-    found = {}
-    try:
-        with open(mounts) as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        if fields[2] == "cgroup2":
-            found.setdefault("", fields[1])
-        elif fields[2] == "cgroup":
-            options = fields[3].split(",")
-            known = [o for o in options if o not in ("rw", "ro", "nosuid", "nodev", "noexec", "relatime",
-                                                     "noatime", "clone_children", "xattr", "cpuset_v2_mode")
-                     and not o.startswith("release_agent=")]
-            found.setdefault(",".join(known), fields[1])
-    return found
+    return cgroupfs.hierarchies(read_mounts(mounts))
 
 
 def memberships(pid="self"):
     """{hierarchy key: cgroup path} of a process, as /proc/PID/cgroup lists them; {} if it is gone."""
-    try:
-        with open(f"/proc/{pid}/cgroup") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return {}
-    found = {}
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) == 3:
-            found[parts[1]] = parts[2]
-    return found
+    return cgroupfs.memberships(pid)
 
 
-def directories(pid, mounts="/proc/self/mounts"):
+def directories(pid, mounts=MOUNTS):
     """{hierarchy key: directory} of each cgroup a process is in, where the host mounts that hierarchy."""
     points = hierarchies(mounts)
     return {key: os.path.join(points[_key(points, key)], path.lstrip("/"))
@@ -77,7 +52,7 @@ def _key(points, key):
 class MadeCgroup:
     """A cgroup the driver made in every hierarchy (or one): its directories, removed at the end."""
 
-    def __init__(self, relative, only=None, mounts="/proc/self/mounts"):
+    def __init__(self, relative, only=None, mounts=MOUNTS):
         self.relative = relative.strip("/")
         self.made = []  # directories created, parents first
         self.places = {}  # hierarchy key -> directory

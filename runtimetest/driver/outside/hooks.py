@@ -23,7 +23,8 @@ import json
 import os
 
 from runtimetest.core.registry import MUST
-from runtimetest.core.spec import show
+from runtimetest.core import facts
+from runtimetest.core.spec import major_minor, show
 from runtimetest.driver.outside.registry import outside_check
 
 POINTS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
@@ -99,9 +100,7 @@ class Planned:
 
 
 def fatal_points(spec):
-    from runtimetest.driver.runtimes.adapters import _major_minor
-
-    version = _major_minor(spec.get("ociVersion"))
+    version = major_minor(spec.get("ociVersion"))
     return FATAL + ("poststart",) if version and version >= POSTSTART_FATAL_FROM else FATAL
 
 
@@ -302,8 +301,8 @@ def hook_reads_the_state(seen, result):
     if state.get("status") in ("created", "running"):
         _check_state_pid(seen, result, state.get("pid"), field)
     told = {k: v for k, v in (context.spec.get("annotations") or {}).items()
-            if not str(k).startswith("org.runtimetest.")}
-    given = {k: v for k, v in (state.get("annotations") or {}).items() if not str(k).startswith("org.runtimetest.")}
+            if not str(k).startswith(facts.PREFIX)}
+    given = {k: v for k, v in (state.get("annotations") or {}).items() if not str(k).startswith(facts.PREFIX)}
     if told != given:
         result.fail(f"{field}.annotations", told, given)
 

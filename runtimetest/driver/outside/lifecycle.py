@@ -59,6 +59,7 @@ from collections import namedtuple
 from runtimetest.core.registry import MAY, MUST
 from runtimetest.driver import resources
 from runtimetest.driver.outside.registry import outside_check
+from runtimetest.linux.proc import cmdline
 
 OPS = ("create", "start", "state", "kill", "wait", "expect", "delete", "edit-config", "kill-process",
        "race", "join-cgroup", "expect-cgroup", "expect-gone", "expect-kept")
@@ -424,15 +425,6 @@ def _check_pid(seen, result, pid, where):
 
 
 # -- running the steps -----------------------------------------------------------------
-
-def cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read()
-    except (OSError, TypeError):
-        return None
-    return [part.decode("utf-8", "surrogateescape") for part in raw.rstrip(b"\0").split(b"\0")] if raw else []
-
 
 class Steps:
     """Runs a case's steps on its session; outside-check failures go to `findings`.

@@ -38,9 +38,12 @@ import subprocess
 import tempfile
 import time
 
+from runtimetest.core import facts
+from runtimetest.core.spec import major_minor
 from runtimetest.driver import cgroups
 from runtimetest.driver.bundle import base_config
 from runtimetest.driver.children import kill_group
+from runtimetest.linux import cgroupfs
 
 DEFAULT_COMMAND_TIMEOUT = 30.0
 
@@ -170,15 +173,15 @@ class Runtime:
         (config.md "Specification version"): fields it does not know are not a
         fault of the runtime.
         """
-        wanted = _major_minor(config.get("ociVersion"))
-        supported = _major_minor(self.spec_version())
+        wanted = major_minor(config.get("ociVersion"))
+        supported = major_minor(self.spec_version())
         if wanted and supported and wanted > supported:
             return (f"{self.name} implements runtime-spec {self.spec_version()}; "
                     f"this case needs {config.get('ociVersion')}")
         return None
 
     def host_facts(self):
-        """Annotations telling the checker what this runtime does not apply here."""
+        """Annotations (full keys, runtimetest/core/facts.py) telling the checker what this runtime does not apply here."""
         return {}
 
     # -- what differs between runtimes ---------------------------------------
@@ -308,16 +311,6 @@ def parse_state(cid, text):
     return state
 
 
-def _major_minor(version):
-    if not isinstance(version, str):
-        return None
-    parts = version.split("-")[0].split(".")
-    try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        return None
-
-
 def _read_back(handle):
     handle.seek(0)
     return handle.read().decode("utf-8", "replace")
@@ -337,7 +330,7 @@ class Crun(Runtime):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.private_cgroup2 = cgroups.mode() == "hybrid"
+        self.private_cgroup2 = cgroups.mode() == cgroupfs.HYBRID
 
     def prefix(self):
         if not self.private_cgroup2:
@@ -370,7 +363,7 @@ class Crun(Runtime):
         return None
 
     def host_facts(self):
-        return {"cgroup-limits": f"not applied: {self.CGROUPS_OFF}"} if self.private_cgroup2 else {}
+        return {facts.CGROUP_LIMITS: facts.cgroups_not_applied(self.CGROUPS_OFF)} if self.private_cgroup2 else {}
 
 
 def _linux(doc):
