@@ -15,7 +15,7 @@ import os
 import time
 
 from runtimetest.linux import cgroupfs
-from runtimetest.linux.mountinfo import MOUNTS, read_mounts
+from runtimetest.linux.mountinfo import MOUNTINFO, MOUNTS, read_mountinfo, read_mounts
 
 CGROUP_ROOT = cgroupfs.CGROUP_ROOT
 NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
@@ -149,7 +149,7 @@ def now_ticks():
         return int(float(handle.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
-def holders(namespace, born_before=None, mountinfo="/proc/self/mountinfo"):
+def holders(namespace, born_before=None, mountinfo=MOUNTINFO):
     """Who keeps a namespace ("net:[4026531840]") alive on the host: processes in it,
     processes with a descriptor of it open, nsfs bind mounts of it (as words).
 
@@ -194,41 +194,21 @@ def _has_open(pid, namespace):
     return False
 
 
-def nsfs_mounts(namespace, mountinfo="/proc/self/mountinfo"):
-    points = []
-    for fields, fstype in _mountinfo(mountinfo):
-        if fstype == "nsfs" and fields[3] == namespace:
-            points.append(_unescape(fields[4]))
-    return points
+def nsfs_mounts(namespace, mountinfo=MOUNTINFO):
+    return [e.mount_point for e in _mountinfo(mountinfo) if e.fstype == "nsfs" and e.root == namespace]
 
 
 # -- mounts ----------------------------------------------------------------------------
 
 def _mountinfo(path):
     try:
-        with open(path) as handle:
-            lines = handle.read().splitlines()
+        return read_mountinfo(path)
     except OSError:
         return []
-    entries = []
-    for line in lines:
-        head, _, tail = line.partition(" - ")
-        fields = head.split()
-        if len(fields) >= 5 and tail:
-            entries.append((fields, tail.split()[0]))
-    return entries
 
 
-def _unescape(text):
-    return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-
-
-def mounts_naming(markers, mountinfo="/proc/self/mountinfo"):
+def mounts_naming(markers, mountinfo=MOUNTINFO):
     """Mount points of the host's mount table whose point or root names one of `markers`
     (a bundle's directory, a container's id)."""
-    found = []
-    for fields, _ in _mountinfo(mountinfo):
-        root, point = _unescape(fields[3]), _unescape(fields[4])
-        if any(marker and (marker in point or marker in root) for marker in markers):
-            found.append(point)
-    return found
+    return [e.mount_point for e in _mountinfo(mountinfo)
+            if any(marker and (marker in e.mount_point or marker in e.root) for marker in markers)]
