@@ -60,3 +60,53 @@ def test_cgroup_checks_skip_when_the_driver_says_cgroups_were_not_managed():
         assert result.status == "skip", check_id
         assert result.skip_reason == ("the runtime was run without cgroup management: "
                                       "not applied: crun on a hybrid host")
+
+
+HYBRID_MOUNTINFO = """\
+30 1 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
+32 30 0:28 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,release_agent=/x,name=systemd
+33 30 0:29 /c\\0401 /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+"""
+HYBRID_MOUNTS = """\
+tmpfs /sys/fs/cgroup tmpfs ro,nosuid,mode=755 0 0
+cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nsdelegate 0 0
+cgroup /sys/fs/cgroup/systemd cgroup rw,nosuid,xattr,release_agent=/x,name=systemd 0 0
+cgroup /sys/fs/cgroup/cpu,cpuacct cgroup rw,nosuid,seclabel,cpu,cpuacct 0 0
+"""
+
+
+def test_both_mount_tables_give_the_same_cgroup_hierarchies_and_layout():
+    from runtimetest.linux import cgroupfs
+    from runtimetest.linux.mountinfo import parse_mountinfo, parse_mounts
+
+    expected = {"": "/sys/fs/cgroup/unified", "name=systemd": "/sys/fs/cgroup/systemd",
+                "cpu,cpuacct": "/sys/fs/cgroup/cpu,cpuacct"}
+    for entries in (parse_mountinfo(HYBRID_MOUNTINFO), parse_mounts(HYBRID_MOUNTS)):
+        assert cgroupfs.hierarchies(entries) == expected
+        assert cgroupfs.layout(entries) == cgroupfs.HYBRID
+    assert parse_mountinfo(HYBRID_MOUNTINFO)[3].root == "/c 1"
+    assert cgroupfs.layout(parse_mounts("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n")) == cgroupfs.V2
+    assert cgroupfs.layout(parse_mounts("proc /proc proc rw 0 0\n")) is None
+
+
+def test_proc_readers():
+    from runtimetest.linux import proc
+
+    assert proc.parse_cmdline(b"sh\0-c\0\0") == ["sh", "-c", ""] and proc.parse_cmdline(b"") == []
+    import time
+
+    argv = [sys.executable, "-c", "import time; time.sleep(30)", "an arg"]
+    child = subprocess.Popen(argv)
+    try:
+        deadline = time.monotonic() + 10
+        while proc.cmdline(child.pid) != argv and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the child has exec'd
+        assert proc.cmdline(child.pid) == argv
+    finally:
+        child.kill()
+        child.wait()
+    assert proc.cmdline("no-such-pid") is None
+    assert proc.parse_status("Name:\tx\nUmask:\t0022\nbroken\n") == {"Name": "x", "Umask": "0022"}
+    assert proc.parse_cpu_list("0-2, 5,7-8") == [0, 1, 2, 5, 7, 8]
+    assert proc.format_cpu_list([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"

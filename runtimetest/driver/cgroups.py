@@ -44,8 +44,9 @@ def peak_memory(cgroups_path, root=CGROUP_ROOT):
 
 
 def hierarchies(mounts=MOUNTS):
-    """Mount points of every cgroup (v1) and cgroup2 mount on this host."""
-    return [entry.mount_point for entry in cgroupfs.cgroup_mounts(read_mounts(mounts))]
+    """{hierarchy key: mount point} of the host's cgroup hierarchies: the key is what /proc/PID/cgroup
+    names one by (its controllers, as "cpu,cpuacct" or "name=systemd"; "" for cgroup2)."""
+    return cgroupfs.hierarchies(read_mounts(mounts))
 
 
 def remove_empty(cgroups_path, mounts=MOUNTS, settle=1.0):
@@ -62,7 +63,7 @@ def remove_empty(cgroups_path, mounts=MOUNTS, settle=1.0):
 
     removed = []
     deadline = time.monotonic() + settle
-    for point in hierarchies(mounts):
+    for point in hierarchies(mounts).values():
         path = os.path.join(point, cgroups_path.lstrip("/"))
         while True:
             try:

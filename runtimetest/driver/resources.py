@@ -14,20 +14,15 @@ import errno
 import os
 import time
 
+from runtimetest.driver.cgroups import hierarchies
 from runtimetest.linux import cgroupfs
-from runtimetest.linux.mountinfo import MOUNTINFO, MOUNTS, read_mountinfo, read_mounts
+from runtimetest.linux.mountinfo import MOUNTINFO, MOUNTS, read_mountinfo
 
 CGROUP_ROOT = cgroupfs.CGROUP_ROOT
 NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 
 
 # -- cgroups ---------------------------------------------------------------------
-
-def hierarchies(mounts=MOUNTS):
-    """{hierarchy key: mount point}: the key is what /proc/PID/cgroup names it by
-    (its controllers, as "cpu,cpuacct" or "name=systemd"; "" for cgroup2)."""
-    return cgroupfs.hierarchies(read_mounts(mounts))
-
 
 def memberships(pid="self"):
     """{hierarchy key: cgroup path} of a process, as /proc/PID/cgroup lists them; {} if it is gone."""
