@@ -9,8 +9,8 @@ import os
 import pytest
 
 from runtimetest.checker.main import run_check
-from runtimetest.checker.checks import cgroups
-from runtimetest.checker.checks.cgroups import CgroupReader, CgroupUnavailable
+from runtimetest.checker.checks.cgroups import common, cpu, probes
+from runtimetest.linux.cgroupfs import CgroupReader, CgroupUnavailable
 from runtimetest.core.registry import CHECKER
 from runtimetest.core.spec import Spec
 
@@ -62,7 +62,7 @@ def v2_tree(tmp_path, files, controllers="cpu io memory pids cpuset hugetlb", v1
 @pytest.fixture
 def run(monkeypatch):
     def run(reader, check_id, data):
-        monkeypatch.setattr(cgroups, "_reader", reader)
+        monkeypatch.setattr(common, "_reader", reader)
         return run_check(CHECKER.by_id[check_id], Spec(data))
     return run
 
@@ -211,7 +211,7 @@ def test_cpu_shares_convert_to_v2_weight_by_either_known_formula(tmp_path, run):
     for weight in (20, 59):
         reader = v2_tree(tmp_path / str(weight), {"cpu.weight": str(weight)})
         assert run(reader, "linux.resources.cpu.shares", spec).status == "pass"
-    assert cgroups.weight_from_shares(512) == [20, 59]
+    assert cpu.weight_from_shares(512) == [20, 59]
     reader = v2_tree(tmp_path / "default", {"cpu.weight": "100"})
     assert run(reader, "linux.resources.cpu.shares", spec).failures == [
         "linux.resources.cpu.shares: expected 512, found 100 (cpu.weight: shares 512 convert to 20 or 59)"]
@@ -335,7 +335,7 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
     reader = v2_tree(tmp_path, {"memory.events": "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1"})
     events = tmp_path / "cgroup" / PATH.lstrip("/") / "memory.events"
     spec = resources(memory={"limit": 64 * MiB})
-    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *bounds: ("killed (SIGKILL)", 60 * MiB))
+    monkeypatch.setattr(probes, "allocate_in_child", lambda target, *bounds: ("killed (SIGKILL)", 60 * MiB))
     assert run(reader, "linux.resources.memory.limit.enforced", spec).failures == [
         'linux.resources.memory.limit: expected "killed by the cgroup\'s OOM killer", '
         f'found "killed at {60 * MiB} bytes" (memory.events oom_kill 1 -> 1: not the cgroup\'s doing)']
@@ -344,7 +344,7 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
         events.write_text("low 0\nhigh 0\nmax 9\noom 2\noom_kill 2\n")
         return "killed (SIGKILL)", 60 * MiB
 
-    monkeypatch.setattr(cgroups, "allocate_in_child", killed_by_the_cgroup)
+    monkeypatch.setattr(probes, "allocate_in_child", killed_by_the_cgroup)
     passed = run(reader, "linux.resources.memory.limit.enforced", spec)
     assert passed.status == "pass" and "memory.events oom_kill 1 -> 2" in " ".join(passed.notes)
 
@@ -352,10 +352,10 @@ def test_v2_memory_probe_kill_must_be_the_cgroups_own_oom_kill(tmp_path, run, mo
 def test_the_probes_take_the_drivers_time_scale(tmp_path, run, monkeypatch):
     reader = v2_tree(tmp_path, {})
     bounds = []
-    monkeypatch.setattr(cgroups, "allocate_in_child", lambda target, *given: bounds.append(given) or ("killed (SIGKILL)", 0))
+    monkeypatch.setattr(probes, "allocate_in_child", lambda target, *given: bounds.append(given) or ("killed (SIGKILL)", 0))
     spec = resources(memory={"limit": 64 * MiB})
     run(reader, "linux.resources.memory.limit.enforced", spec)
     spec["annotations"] = {"org.runtimetest.time-scale": "4"}
     run(reader, "linux.resources.memory.limit.enforced", spec)
-    assert bounds == [(cgroups.PROBE_SECONDS, cgroups.PROBE_MOST_SECONDS),
-                      (4 * cgroups.PROBE_SECONDS, 4 * cgroups.PROBE_MOST_SECONDS)]
+    assert bounds == [(probes.PROBE_SECONDS, probes.PROBE_MOST_SECONDS),
+                      (4 * probes.PROBE_SECONDS, 4 * probes.PROBE_MOST_SECONDS)]

@@ -7,7 +7,8 @@ must stop by themselves, at their bound, and leave no child behind.
 import os
 import time
 
-from runtimetest.checker.checks import cgroups
+from runtimetest.checker.checks.cgroups import probes as cgroups
+from runtimetest.linux.cgroupfs import Cgroup
 
 
 def children_of_this_process():
@@ -60,7 +61,7 @@ def stalled_probe(monkeypatch, tmp_path, version, counts):
     from runtimetest.core.registry import CHECKER
     from runtimetest.core.spec import Spec
 
-    group = cgroups.Cgroup(version, str(tmp_path))
+    group = Cgroup(version, str(tmp_path))
     steps = iter(counts)
 
     def write_counters():

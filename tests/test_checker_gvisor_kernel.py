@@ -16,7 +16,9 @@ from runtimetest.checker import container
 
 from runtimetest.linux import syscalls
 from runtimetest.checker.main import run_check
-from runtimetest.checker.checks import capabilities, devices, idmap, mounts, namespaces, process, scheduling, terminal, uts
+from runtimetest.checker.checks import capabilities, devices, namespaces, process, scheduling, terminal, uts
+from runtimetest.linux import idmap
+from runtimetest.linux import mountinfo as mounts
 from runtimetest.core.registry import CHECKER
 from runtimetest.core.spec import Spec
 

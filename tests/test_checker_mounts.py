@@ -5,7 +5,8 @@ import os
 import pytest
 
 from runtimetest.checker.main import run_check
-from runtimetest.checker.checks import mounts
+from runtimetest.checker.checks.mounts.options import total_ram_pages
+from runtimetest.linux import mountinfo as mounts
 from runtimetest.driver import hostfacts
 from runtimetest.core.registry import CHECKS
 from runtimetest.core.spec import Spec
@@ -154,7 +155,7 @@ def test_order_follows_parents_not_mountinfo_lines(fake_mountinfo):
 
 
 def test_id_options_are_translated_through_the_id_maps(fake_mountinfo, monkeypatch):
-    from runtimetest.checker.checks import idmap
+    from runtimetest.linux import idmap
 
     maps = {"/proc/self/uid_map": "         0     100000      65536\n",
             "/proc/self/gid_map": "         0     100000      65536\n"}
@@ -244,7 +245,7 @@ def test_recursive_attributes_hold_for_every_mount_beneath(fake_mountinfo):
 
 def test_a_tmpfs_size_in_percent_is_taken_of_ram_as_the_kernel_does(fake_mountinfo):
     page = os.sysconf("SC_PAGE_SIZE")
-    half = -(-mounts.total_ram_pages() * 50 // 100)  # pages, rounded up
+    half = -(-total_ram_pages() * 50 // 100)  # pages, rounded up
     fake_mountinfo(f"90 1 0:60 / /half rw,relatime - tmpfs tmpfs rw,size={half * page // 1024}k\n")
     declared = {"destination": "/half", "type": "tmpfs", "source": "tmpfs", "options": ["size=50%"]}
     assert run("mounts.options", {"mounts": [declared]}).failures == []

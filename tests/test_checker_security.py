@@ -10,7 +10,8 @@ import pytest
 
 from runtimetest.checker import container
 from runtimetest.checker.main import run_check
-from runtimetest.checker.checks import fds, lsm, mounts, propagation, seccomp
+from runtimetest.checker.checks import fds, lsm, propagation, seccomp
+from runtimetest.linux import mountinfo as mounts
 from runtimetest.core.registry import CHECKER, CHECKS, Result
 from runtimetest.core.spec import Spec
 

@@ -24,10 +24,10 @@ def test_the_adapter_is_chosen_by_name_or_given(tmp_path):
 
 
 @pytest.mark.parametrize("text, mode", [
-    ("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "unified"),
+    ("cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n", "v2"),
     ("tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n"
      "cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n", "hybrid"),
-    ("tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n", "legacy"),
+    ("tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n", "v1"),
 ])
 def test_cgroup_modes(tmp_path, text, mode):
     mounts = tmp_path / "mounts"
@@ -76,7 +76,7 @@ def test_crun_on_a_hybrid_host_runs_without_cgroups_and_skips_what_asks_of_them(
     # case whose config or told spec asks anything of cgroups cannot be judged (the base rule aside).
     assert hybrid_crun.prefix()[:2] == ["unshare", "--mount"]
     assert "--cgroup-manager=disabled" in hybrid_crun.global_args(None)
-    assert hybrid_crun.host_facts() == {"cgroup-limits": "not applied: " + Crun.CGROUPS_OFF}
+    assert hybrid_crun.host_facts() == {"org.runtimetest.cgroup-limits": "not applied: " + Crun.CGROUPS_OFF}
     assert hybrid_crun.cannot_run(config(), config()) is None
     limited = config(resources={"pids": {"limit": 10}, **BASE_RULE})
     assert hybrid_crun.cannot_run(limited) == (
@@ -89,7 +89,7 @@ def test_crun_on_a_hybrid_host_runs_without_cgroups_and_skips_what_asks_of_them(
     assert "linux.cgroupsPath" in hybrid_crun.cannot_run(config(), told)
     assert "linux.resources.devices" in hybrid_crun.cannot_run(
         config(resources={"devices": [{"allow": True, "type": "c", "major": 42, "access": "rw"}]}))
-    monkeypatch.setattr(cgroups, "mode", lambda: "unified")
+    monkeypatch.setattr(cgroups, "mode", lambda: "v2")
     plain = Crun("/usr/bin/crun", NoChildren())
     plain._spec_version = "1.0.0"
     assert plain.prefix() == [] and plain.cannot_run(limited) is None

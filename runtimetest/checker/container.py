@@ -9,6 +9,8 @@ any of its own.
 
 import os
 
+from runtimetest.linux import proc
+
 
 def _read(path, mode="r"):
     with open(path, mode) as handle:
@@ -40,10 +42,8 @@ def environ():
 
 
 def parent_of(pid):
-    for line in _read(f"/proc/{pid}/status").splitlines():
-        if line.startswith("PPid:"):
-            return int(line.split()[1])
-    return 0
+    ppid = proc.read_status(f"/proc/{pid}/status").get("PPid", "0").split()
+    return int(ppid[0]) if ppid else 0
 
 
 def pid():
@@ -86,19 +86,12 @@ def fds_at_start():
 
 def status():
     """/proc/self/status as a dict of field -> text value."""
-    fields = {}
-    for line in _read("/proc/self/status").splitlines():
-        key, _, value = line.partition(":")
-        fields[key] = value.strip()
-    return fields
+    return proc.read_status("/proc/self/status")
 
 
 def cmdline(of):
     """argv of a process, from /proc/<pid>/cmdline."""
-    raw = _read(f"/proc/{of}/cmdline", "rb")
-    if raw.endswith(b"\0"):
-        raw = raw[:-1]
-    return [part.decode("utf-8", "surrogateescape") for part in raw.split(b"\0")] if raw else []
+    return proc.read_cmdline(of)
 
 
 def args():

@@ -34,6 +34,7 @@ import sys
 import time
 
 from runtimetest.checker import container
+from runtimetest.linux.proc import cmdline
 
 USAGE = """\
 usage: runtimetest --hook LABEL [--record DIR] [--exit N] [--sleep SECONDS]
@@ -89,15 +90,6 @@ def _readlink(path):
         return None
 
 
-def _cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read()
-    except (OSError, ValueError):
-        return None
-    return [part.decode("utf-8", "surrogateescape") for part in raw.rstrip(b"\0").split(b"\0")] if raw else []
-
-
 def top_pid():
     """The process the runtime started: this one.
 
@@ -121,7 +113,7 @@ def observe(stdin_text):
     seen = {
         "pid": int(os.readlink("/proc/self")),
         "top": top,
-        "argv": _cmdline(top),
+        "argv": cmdline(top),
         "env": sorted(f"{k}={v}" for k, v in _environ(top).items()),
         "stdin": stdin_text,
         "namespaces": {ns: _readlink(f"/proc/self/ns/{ns}") for ns in NAMESPACES},
@@ -131,7 +123,7 @@ def observe(stdin_text):
         state = json.loads(stdin_text)
         pid = state.get("pid") if isinstance(state, dict) else None
         if isinstance(pid, int) and pid > 0:
-            seen["state_pid_cmdline"] = _cmdline(pid)
+            seen["state_pid_cmdline"] = cmdline(pid)
     except ValueError:
         pass
     return seen

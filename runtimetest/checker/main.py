@@ -17,7 +17,7 @@ import sys
 
 from runtimetest import __version__
 from runtimetest.checker import container
-from runtimetest.checker.checks import load_all
+import runtimetest.checker.checks  # noqa: F401  importing registers every check
 from runtimetest.core.registry import CHECKS, LEVELS, Result, Skip
 from runtimetest.core.report import Reporter
 from runtimetest.core.spec import SpecFieldError, load
@@ -158,6 +158,9 @@ def run_check(check, spec):
     """Run one check; whatever it raises becomes its verdict, never a traceback."""
     result = Result(check)
     try:
+        unmet = check.unmet(spec)
+        if unmet:
+            result.skip(unmet)
         check.func(spec, result)
     except Skip as skip:
         result.skip_reason = skip.reason
@@ -178,7 +181,6 @@ def main(argv=None):
         stream.reconfigure(errors="backslashreplace")
     try:
         options = parse_args(sys.argv[1:] if argv is None else argv)
-        load_all()
         if options.help:
             sys.stdout.write(USAGE)
             return 0

@@ -13,7 +13,10 @@ runtime-spec section it enforces:
 It passes when it returns having reported nothing, fails once per `result.fail`
 call, and skips with a reason through `result.skip(...)` when this environment
 cannot decide. `needs` names the spec fields whose presence makes the check apply
-(any of them); a check without `needs` always applies.
+(any of them); a check without `needs` always applies. `requires` names the
+conditions this environment must meet for the check to be decided (Condition:
+a name and a function giving the reason it is not met, or None); the first one
+not met makes the check a SKIP with that reason before its body runs.
 """
 
 from runtimetest.core.spec import show
@@ -34,13 +37,31 @@ class Skip(Exception):
         self.reason = reason
 
 
+class Condition:
+    """Something a check needs of the environment: `unmet(spec)` gives the reason it is missing, or None."""
+
+    def __init__(self, name, unmet):
+        self.name = name
+        self.unmet = unmet
+
+    def require(self, spec, result):
+        """SKIP the running check when the condition is not met (for a body that must look first)."""
+        reason = self.unmet(spec)
+        if reason:
+            result.skip(reason)
+
+    def __repr__(self):
+        return f"<condition {self.name}>"
+
+
 class Check:
-    def __init__(self, id, level, section, func, needs):
+    def __init__(self, id, level, section, func, needs, requires=()):
         self.id = id
         self.level = level
         self.section = section
         self.func = func
         self.needs = needs
+        self.requires = tuple(requires)
         doc = (func.__doc__ or "").strip().splitlines()
         self.title = doc[0] if doc else func.__name__.replace("_", " ")
 
@@ -55,6 +76,14 @@ class Check:
             return bool(self.needs(spec))
         return any(spec.has(field) for field in self.needs)
 
+    def unmet(self, spec):
+        """The reason of the first condition in `requires` this environment does not meet, or None."""
+        for condition in self.requires:
+            reason = condition.unmet(spec)
+            if reason:
+                return reason
+        return None
+
 
 class Registry:
     """An ordered set of checks with unique ids (the checker's; the driver keeps its own)."""
@@ -63,12 +92,12 @@ class Registry:
         self.checks = []
         self.by_id = {}
 
-    def declare(self, id, level, section, func, needs=None):
+    def declare(self, id, level, section, func, needs=None, requires=()):
         if level not in LEVELS:
             raise ValueError(f"{id}: level must be one of {LEVELS}")
         if id in self.by_id:
             raise ValueError(f"check id {id!r} declared twice")
-        declared = Check(id, level, section, func, needs)
+        declared = Check(id, level, section, func, needs, requires)
         self.checks.append(declared)
         self.by_id[id] = declared
         return declared
@@ -78,13 +107,13 @@ CHECKER = Registry()
 CHECKS = CHECKER.checks
 
 
-def check(id, level, section, needs=None):
+def check(id, level, section, needs=None, requires=()):
     """Declare a check (see the module docstring)."""
     if isinstance(needs, str):
         needs = (needs,)
 
     def register(func):
-        CHECKER.declare(id, level, section, func, needs)
+        CHECKER.declare(id, level, section, func, needs, requires)
         return func
 
     return register

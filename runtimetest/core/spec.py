@@ -44,6 +44,17 @@ class SpecFieldError(Exception):
         )
 
 
+def major_minor(version):
+    """(major, minor) of a runtime-spec version text ("1.1.0-rc.1" -> (1, 1)); None when it is not one."""
+    if not isinstance(version, str):
+        return None
+    parts = version.split("-")[0].split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return None
+
+
 def _has_type(value, kind):
     if kind == "int":
         return isinstance(value, int) and not isinstance(value, bool)

@@ -7,6 +7,7 @@ Gathered once per run, before the cases, so that every report of the run says th
 import os
 
 from runtimetest import __version__
+from runtimetest.core import facts
 from runtimetest.driver import hostfacts
 from runtimetest.driver.cases.departures import VERSION
 
@@ -30,7 +31,7 @@ def host_facts(os_release=OS_RELEASE, mountinfo="/proc/self/mountinfo"):
     cgroups = hostfacts.cgroup_facts(mountinfo)
     release = read_os_release(os_release)
     return {"name": uname.nodename, "kernel": uname.release, "machine": uname.machine,
-            "cgroup_mode": cgroups.get(f"{hostfacts.PREFIX}host.cgroup.mode"),
+            "cgroup_mode": cgroups.get(facts.HOST_CGROUP_MODE),
             "distro": release.get("PRETTY_NAME") or " ".join(filter(None, (release.get("NAME"),
                                                                            release.get("VERSION_ID")))) or None,
             "distro_id": release.get("ID"), "distro_version": release.get("VERSION_ID")}

@@ -2,7 +2,10 @@
 
 import os
 
-CGROUP_ROOT = "/sys/fs/cgroup"
+from runtimetest.linux import cgroupfs
+from runtimetest.linux.mountinfo import MOUNTS, read_mounts
+
+CGROUP_ROOT = cgroupfs.CGROUP_ROOT
 
 
 def is_unified(root=CGROUP_ROOT):
@@ -10,23 +13,12 @@ def is_unified(root=CGROUP_ROOT):
     return os.path.exists(os.path.join(root, "cgroup.controllers"))
 
 
-def mode(mounts="/proc/self/mounts"):
-    """How this host mounts cgroups: "unified" (v2 only), "hybrid" (v1 controllers
-    plus a cgroup2 at /sys/fs/cgroup/unified) or "legacy" (v1 only)."""
-    types = {}
-    try:
-        with open(mounts) as handle:
-            for line in handle:
-                fields = line.split()
-                if len(fields) >= 3:
-                    types[fields[1]] = fields[2]
-    except OSError:
-        return "unified" if is_unified() else "legacy"
-    if types.get(CGROUP_ROOT) == "cgroup2":
-        return "unified"
-    if types.get(CGROUP_ROOT + "/unified") == "cgroup2":
-        return "hybrid"
-    return "legacy"
+def mode(mounts=MOUNTS):
+    """How this host mounts cgroups: one of cgroupfs.LAYOUTS ("v1", "hybrid", "v2")."""
+    found = cgroupfs.layout(read_mounts(mounts), CGROUP_ROOT)
+    if found is None:  # the table could not be read, or shows no cgroup mount
+        return cgroupfs.V2 if is_unified() else cgroupfs.V1
+    return found
 
 
 def _read_int(path):
@@ -51,21 +43,13 @@ def peak_memory(cgroups_path, root=CGROUP_ROOT):
     return _read_int(os.path.join(root, "memory", relative, "memory.max_usage_in_bytes"))
 
 
-def hierarchies(mounts="/proc/self/mounts"):
-    """Mount points of every cgroup (v1) and cgroup2 hierarchy on this host."""
-    points = []
-    try:
-        with open(mounts) as handle:
-            for line in handle:
-                fields = line.split()
-                if len(fields) >= 3 and fields[2] in ("cgroup", "cgroup2"):
-                    points.append(fields[1])
-    except OSError:
-        pass
-    return points
+def hierarchies(mounts=MOUNTS):
+    """{hierarchy key: mount point} of the host's cgroup hierarchies: the key is what /proc/PID/cgroup
+    names one by (its controllers, as "cpu,cpuacct" or "name=systemd"; "" for cgroup2)."""
+    return cgroupfs.hierarchies(read_mounts(mounts))
 
 
-def remove_empty(cgroups_path, mounts="/proc/self/mounts", settle=1.0):
+def remove_empty(cgroups_path, mounts=MOUNTS, settle=1.0):
     """Remove what is left of a container's cgroup (cgroupfs-style path) once it is gone.
 
     A runtime that loses a container's record never deletes its cgroup; rmdir
@@ -79,7 +63,7 @@ def remove_empty(cgroups_path, mounts="/proc/self/mounts", settle=1.0):
 
     removed = []
     deadline = time.monotonic() + settle
-    for point in hierarchies(mounts):
+    for point in hierarchies(mounts).values():
         path = os.path.join(point, cgroups_path.lstrip("/"))
         while True:
             try:

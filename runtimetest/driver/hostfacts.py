@@ -5,7 +5,7 @@ config) under the `org.runtimetest.` prefix, just before the container is
 created. A spec without them still checks everything else: a check that needs
 an absent fact is a SKIP that names the annotation.
 
-Keys (every value is a string):
+Keys (every value is a string; the constants are in runtimetest/core/facts.py):
 
   org.runtimetest.host.ns.<type>
       the inode of the runtime's own namespace of each type the kernel has
@@ -57,9 +57,9 @@ negative case that names another source is judged against that source.
 import os
 import stat
 
-PREFIX = "org.runtimetest."
-TIME_SCALE = PREFIX + "time-scale"
-MOUNTS_PREFIX = PREFIX + "mounts."
+from runtimetest.core import facts as keys
+from runtimetest.linux import cgroupfs, proc
+from runtimetest.linux.mountinfo import mount_holding, read_mountinfo
 
 NS_FILES = {
     "pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc",
@@ -86,7 +86,7 @@ def annotate(spec, config, bundle_path, time_scale=1.0):
     annotations.update(privilege_facts())
     annotations.update(netdevice_facts(linux.get("netDevices")))
     if time_scale != 1:
-        annotations[TIME_SCALE] = f"{time_scale:g}"
+        annotations[keys.TIME_SCALE] = f"{time_scale:g}"
     return annotated
 
 
@@ -97,7 +97,7 @@ def namespace_facts(proc="/proc/self"):
     facts = {}
     for kind, name in NS_FILES.items():
         try:
-            facts[f"{PREFIX}host.ns.{kind}"] = str(os.stat(f"{proc}/ns/{name}").st_ino)
+            facts[keys.host_ns(kind)] = str(os.stat(f"{proc}/ns/{name}").st_ino)
         except OSError:
             pass  # this kernel has no such namespace
     return facts
@@ -117,7 +117,7 @@ def namespace_path_facts(namespaces, proc="/proc/self"):
             continue
         kind, path = entry.get("type"), entry.get("path")
         if isinstance(kind, str) and isinstance(path, str) and path:
-            facts[f"{PREFIX}host.nspath.{kind}"] = _namespace_at(path, nsfs)
+            facts[keys.host_nspath(kind)] = _namespace_at(path, nsfs)
     return facts
 
 
@@ -136,65 +136,31 @@ def _namespace_at(path, nsfs):
 def privilege_facts(status="/proc/self/status"):
     """org.runtimetest.host.no-new-privs: whether the runtime (it runs as this process does) has it."""
     try:
-        with open(status) as handle:
-            fields = dict(line.split(":", 1) for line in handle.read().splitlines() if ":" in line)
+        value = proc.read_status(status).get("NoNewPrivs", "")
     except OSError:
         return {}
-    value = fields.get("NoNewPrivs", "").strip()
-    return {f"{PREFIX}host.no-new-privs": value} if value in ("0", "1") else {}
+    return {keys.HOST_NO_NEW_PRIVS: value} if value in ("0", "1") else {}
 
 
 # -- cgroups -------------------------------------------------------------------------
 
 def cgroup_facts(mountinfo="/proc/self/mountinfo", mount=CGROUP_MOUNT):
     """org.runtimetest.host.cgroup.*: the layout and roots of the runtime's cgroup mounts."""
-    mounts = cgroup_mounts(mountinfo, mount)
-    if not mounts:
+    try:
+        entries = read_mountinfo(mountinfo)
+    except OSError:
         return {}
-    facts = {}
-    kinds = {fstype for fstype, _, _, _ in mounts}
-    at_top = any(point == mount and fstype == "cgroup2" for fstype, _, point, _ in mounts)
-    facts[f"{PREFIX}host.cgroup.mode"] = "v2" if at_top else "hybrid" if "cgroup2" in kinds else "v1"
-    known = kernel_controllers()
-    for fstype, root, point, options in mounts:
-        names = ["unified"] if fstype == "cgroup2" else [
-            o for o in options.split(",") if o in known or o.startswith("name=")]
+    layout = cgroupfs.layout(entries, mount)
+    if layout is None:
+        return {}
+    facts = {keys.HOST_CGROUP_MODE: layout}
+    known = cgroupfs.kernel_controllers()
+    for entry in cgroupfs.cgroup_mounts(entries, mount):
+        names = [cgroupfs.UNIFIED_NAME] if entry.fstype == "cgroup2" else [
+            name for name in cgroupfs.controllers(entry) if name in known or name.startswith("name=")]
         for name in names:
-            facts[f"{PREFIX}host.cgroup.root.{name}"] = root
+            facts[keys.host_cgroup_root(name)] = entry.root
     return facts
-
-
-def kernel_controllers(path="/proc/cgroups"):
-    """The cgroup v1 controllers this kernel has (the first column of /proc/cgroups)."""
-    try:
-        with open(path) as handle:
-            return {line.split()[0] for line in handle if line.strip() and not line.startswith("#")}
-    except OSError:
-        return set()
-
-
-def cgroup_mounts(mountinfo, mount):
-    """(fstype, root, mount point, super options) of each cgroup mount at or under `mount`."""
-    found = []
-    try:
-        with open(mountinfo) as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        head, sep, tail = line.partition(" - ")
-        fields, rest = head.split(), tail.split()
-        if not sep or len(fields) < 5 or len(rest) < 3 or rest[0] not in ("cgroup", "cgroup2"):
-            continue
-        point = _unescape(fields[4])
-        if point == mount or point.startswith(mount + "/"):
-            found.append((rest[0], _unescape(fields[3]), point, rest[2]))
-    return found
-
-
-def _unescape(text):
-    # mountinfo escapes space, tab, newline and backslash as \ooo.
-    return text.encode().decode("unicode_escape") if "\\" in text else text
 
 
 # -- network devices ----------------------------------------------------------------
@@ -213,7 +179,7 @@ def netdevice_facts(devices):
     facts = {}
     for name in devices:
         if isinstance(name, str):
-            facts[f"{PREFIX}host.netdev.{name}.addresses"] = _device_addresses(name)
+            facts[keys.netdev_addresses(name)] = _device_addresses(name)
     return facts
 
 
@@ -281,14 +247,14 @@ def mount_facts(spec, bundle_path, mountinfo="/proc/self/mountinfo"):
         except OSError:
             continue
         if bind:
-            facts[f"{MOUNTS_PREFIX}{index}.source-file"] = \
+            facts[keys.mount_fact(index, "source-file")] = \
                 f"{os.major(info.st_dev)}:{os.minor(info.st_dev)}:{info.st_ino}"
         elif stat.S_ISBLK(info.st_mode):
-            facts[f"{MOUNTS_PREFIX}{index}.source-device"] = \
+            facts[keys.mount_fact(index, "source-device")] = \
                 f"{os.major(info.st_rdev)}:{os.minor(info.st_rdev)}"
     propagation = _rootfs_host_propagation(spec, bundle_path, mountinfo)
     if propagation:
-        facts[f"{MOUNTS_PREFIX}rootfs-host-propagation"] = propagation
+        facts[keys.ROOTFS_HOST_PROPAGATION] = propagation
     return facts
 
 
@@ -297,12 +263,8 @@ def _rootfs_host_propagation(spec, bundle_path, mountinfo):
     path = root.get("path") if isinstance(root, dict) else None
     if not isinstance(path, str) or not path:
         return None
-    # The checker's own mountinfo parser, importable here: it needs only the standard library.
-    from runtimetest.checker.checks.mounts import mount_holding, parse_mountinfo
-
     try:
-        with open(mountinfo) as handle:
-            entries = parse_mountinfo(handle.read())
+        entries = read_mountinfo(mountinfo)
     except OSError:
         return None
     holder = mount_holding(entries, os.path.realpath(_in_bundle(path, bundle_path)))

@@ -5,7 +5,6 @@ interrupted (the cases not run are named as such).
 """
 
 import json
-import os
 import xml.etree.ElementTree as ElementTree
 
 from runtimetest.core.report import yaml_text

@@ -14,52 +14,22 @@ import errno
 import os
 import time
 
-CGROUP_ROOT = "/sys/fs/cgroup"
+from runtimetest.driver.cgroups import hierarchies
+from runtimetest.linux import cgroupfs
+from runtimetest.linux.mountinfo import MOUNTINFO, MOUNTS, read_mountinfo
+
+CGROUP_ROOT = cgroupfs.CGROUP_ROOT
 NAMESPACE_TYPES = ("cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts")
 
 
 # -- cgroups ---------------------------------------------------------------------
 
-def hierarchies(mounts="/proc/self/mounts"):
-    """{hierarchy key: mount point}: the key is what /proc/PID/cgroup names it by
-    (its controllers, as "cpu,cpuacct" or "name=systemd"; "" for cgroup2)."""
-    found = {}
-    try:
-        with open(mounts) as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        fields = line.split()
-        if len(fields) < 4:
-            continue
-        if fields[2] == "cgroup2":
-            found.setdefault("", fields[1])
-        elif fields[2] == "cgroup":
-            options = fields[3].split(",")
-            known = [o for o in options if o not in ("rw", "ro", "nosuid", "nodev", "noexec", "relatime",
-                                                     "noatime", "clone_children", "xattr", "cpuset_v2_mode")
-                     and not o.startswith("release_agent=")]
-            found.setdefault(",".join(known), fields[1])
-    return found
-
-
 def memberships(pid="self"):
     """{hierarchy key: cgroup path} of a process, as /proc/PID/cgroup lists them; {} if it is gone."""
-    try:
-        with open(f"/proc/{pid}/cgroup") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return {}
-    found = {}
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) == 3:
-            found[parts[1]] = parts[2]
-    return found
+    return cgroupfs.memberships(pid)
 
 
-def directories(pid, mounts="/proc/self/mounts"):
+def directories(pid, mounts=MOUNTS):
     """{hierarchy key: directory} of each cgroup a process is in, where the host mounts that hierarchy."""
     points = hierarchies(mounts)
     return {key: os.path.join(points[_key(points, key)], path.lstrip("/"))
@@ -77,7 +47,7 @@ def _key(points, key):
 class MadeCgroup:
     """A cgroup the driver made in every hierarchy (or one): its directories, removed at the end."""
 
-    def __init__(self, relative, only=None, mounts="/proc/self/mounts"):
+    def __init__(self, relative, only=None, mounts=MOUNTS):
         self.relative = relative.strip("/")
         self.made = []  # directories created, parents first
         self.places = {}  # hierarchy key -> directory
@@ -174,7 +144,7 @@ def now_ticks():
         return int(float(handle.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
-def holders(namespace, born_before=None, mountinfo="/proc/self/mountinfo"):
+def holders(namespace, born_before=None, mountinfo=MOUNTINFO):
     """Who keeps a namespace ("net:[4026531840]") alive on the host: processes in it,
     processes with a descriptor of it open, nsfs bind mounts of it (as words).
 
@@ -219,41 +189,21 @@ def _has_open(pid, namespace):
     return False
 
 
-def nsfs_mounts(namespace, mountinfo="/proc/self/mountinfo"):
-    points = []
-    for fields, fstype in _mountinfo(mountinfo):
-        if fstype == "nsfs" and fields[3] == namespace:
-            points.append(_unescape(fields[4]))
-    return points
+def nsfs_mounts(namespace, mountinfo=MOUNTINFO):
+    return [e.mount_point for e in _mountinfo(mountinfo) if e.fstype == "nsfs" and e.root == namespace]
 
 
 # -- mounts ----------------------------------------------------------------------------
 
 def _mountinfo(path):
     try:
-        with open(path) as handle:
-            lines = handle.read().splitlines()
+        return read_mountinfo(path)
     except OSError:
         return []
-    entries = []
-    for line in lines:
-        head, _, tail = line.partition(" - ")
-        fields = head.split()
-        if len(fields) >= 5 and tail:
-            entries.append((fields, tail.split()[0]))
-    return entries
 
 
-def _unescape(text):
-    return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-
-
-def mounts_naming(markers, mountinfo="/proc/self/mountinfo"):
+def mounts_naming(markers, mountinfo=MOUNTINFO):
     """Mount points of the host's mount table whose point or root names one of `markers`
     (a bundle's directory, a container's id)."""
-    found = []
-    for fields, _ in _mountinfo(mountinfo):
-        root, point = _unescape(fields[3]), _unescape(fields[4])
-        if any(marker and (marker in point or marker in root) for marker in markers):
-            found.append(point)
-    return found
+    return [e.mount_point for e in _mountinfo(mountinfo)
+            if any(marker and (marker in e.mount_point or marker in e.root) for marker in markers)]

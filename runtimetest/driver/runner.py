@@ -160,7 +160,7 @@ class CaseRunner:
         if facts:
             told = dict(told)
             told["annotations"] = dict(told.get("annotations") or {})
-            told["annotations"].update({f"org.runtimetest.{key}": value for key, value in facts.items()})
+            told["annotations"].update(facts)
         return told
 
     def _in_container(self, case, result, work, cid, bundle, config, spec, records, kept=None):

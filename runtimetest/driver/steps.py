@@ -16,18 +16,10 @@ from runtimetest.driver import resources
 from runtimetest.driver.cases.steps import describe, signal_label, signal_number
 from runtimetest.driver.outside.lifecycle import KILL_WAIT, Seen
 from runtimetest.driver.runtimes import RuntimeFault, parse_state
+from runtimetest.linux.proc import cmdline
 
 EXEC_GRACE = 1.0  # seconds a process `state` calls running may take to execute the program
 RACE_PROMPT = 1.0  # seconds after which a losing operation of a race is noted as slow
-
-
-def cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            raw = handle.read()
-    except (OSError, TypeError):
-        return None
-    return [part.decode("utf-8", "surrogateescape") for part in raw.rstrip(b"\0").split(b"\0")] if raw else []
 
 
 class Steps:

@@ -26,7 +26,7 @@ import os
 import stat
 
 from runtimetest.core.registry import MUST, check
-from runtimetest.checker.checks.cgroups import skip_without_cgroup_management
+from runtimetest.checker.conditions import CGROUP_MANAGEMENT
 
 TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
 TYPE_NAMES = {stat.S_IFCHR: "c", stat.S_IFBLK: "b", stat.S_IFIFO: "p", stat.S_IFREG: "regular file",
@@ -332,7 +332,8 @@ def device_allow_list_is_applied(spec, result):
     except ValueError as error:
         result.problem(str(error))
         return
-    skip_without_cgroup_management(spec, result)
+    # Not declared in requires: a malformed list is a problem whatever the runtime's cgroups.
+    CGROUP_MANAGEMENT.require(spec, result)
     try:
         registered = registered_majors()
     except FileNotFoundError:

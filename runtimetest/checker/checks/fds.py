@@ -13,10 +13,11 @@ any of its own: it is the process the runtime started.
 """
 
 from runtimetest.checker import container
+from runtimetest.core import facts
 from runtimetest.core.registry import MUST, check
 from runtimetest.core.spec import show
 
-PRESERVE_FDS = "org.runtimetest.preserve-fds"
+PRESERVE_FDS = facts.PRESERVE_FDS
 STDIO = (0, 1, 2)
 
 

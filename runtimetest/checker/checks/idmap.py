@@ -9,27 +9,10 @@ namespace's clock offsets in /proc/self/timens_offsets.
 import errno
 
 from runtimetest.core.registry import MUST, check
+from runtimetest.linux import idmap
 
 # Clocks a time namespace can offset, and the ids older kernels print instead.
 TIME_CLOCKS = {"monotonic": "1", "boottime": "7"}
-
-
-def parse_id_map(text):
-    """The ranges of a uid_map or gid_map text: [inside, outside, size], sorted."""
-    return sorted([int(field) for field in line.split()] for line in text.splitlines() if line.strip())
-
-
-def read_id_map(path):
-    with open(path) as handle:
-        return parse_id_map(handle.read())
-
-
-def inside_id(mapping, outside):
-    """The id inside this user namespace for an id of its parent's, or None when not mapped."""
-    for first, parent_first, size in mapping:
-        if parent_first <= outside < parent_first + size:
-            return first + outside - parent_first
-    return None
 
 
 def declared_mappings(spec, field):
@@ -41,7 +24,7 @@ def declared_mappings(spec, field):
 
 def check_mappings(spec, result, field, path):
     expected = declared_mappings(spec, field)
-    found = read_id_map(path)
+    found = idmap.read_id_map(path)
     if found != expected:
         result.fail(field, expected, found, why=f"{path}: containerID hostID size")
 
@@ -49,13 +32,13 @@ def check_mappings(spec, result, field, path):
 @check("linux.uidMappings", MUST, "config-linux.md#user-namespace-mappings", needs="linux.uidMappings")
 def uid_mappings_are_applied(spec, result):
     """/proc/self/uid_map holds exactly linux.uidMappings."""
-    check_mappings(spec, result, "linux.uidMappings", "/proc/self/uid_map")
+    check_mappings(spec, result, "linux.uidMappings", idmap.UID_MAP)
 
 
 @check("linux.gidMappings", MUST, "config-linux.md#user-namespace-mappings", needs="linux.gidMappings")
 def gid_mappings_are_applied(spec, result):
     """/proc/self/gid_map holds exactly linux.gidMappings."""
-    check_mappings(spec, result, "linux.gidMappings", "/proc/self/gid_map")
+    check_mappings(spec, result, "linux.gidMappings", idmap.GID_MAP)
 
 
 def read_time_offsets(path="/proc/self/timens_offsets"):

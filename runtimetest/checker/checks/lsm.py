@@ -119,7 +119,7 @@ def selinux_label_is_applied(spec, result):
 
 def mount_contexts(spec):
     """(destination, context= value or None) for each declared mount made with context=."""
-    from runtimetest.checker.checks.mounts import declared_mounts
+    from runtimetest.checker.checks.mounts.declared import declared_mounts
 
     declared, _ = declared_mounts(spec)
     for mount in declared:

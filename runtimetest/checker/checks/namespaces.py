@@ -18,11 +18,12 @@ import errno
 import os
 
 from runtimetest.checker import container
+from runtimetest.core import facts
 from runtimetest.core.registry import MUST, check
 from runtimetest.core.spec import show
 
-HOST_NS = "org.runtimetest.host.ns."
-HOST_NSPATH = "org.runtimetest.host.nspath."
+HOST_NS = facts.HOST_NS
+HOST_NSPATH = facts.HOST_NSPATH
 PROC_CGROUP = "/proc/self/cgroup"
 
 # Spec type -> the name of its file in /proc/<pid>/ns.
@@ -100,9 +101,9 @@ def network_devices(path="/proc/self/net/dev"):
 
 
 def user_evidence(spec):
-    from runtimetest.checker.checks.idmap import read_id_map
+    from runtimetest.linux import idmap
 
-    mapping = read_id_map("/proc/self/uid_map")
+    mapping = idmap.read_id_map(idmap.UID_MAP)
     # A map says how ids reach the parent namespace, not who made the namespace:
     # a rootless runtime runs in a user namespace of its own, which the process
     # inherits, and a new namespace may be given the full identity map.
@@ -110,7 +111,7 @@ def user_evidence(spec):
 
 
 def cgroup_evidence(spec):
-    from runtimetest.checker.checks.cgroups import CGROUP_LIMITS, parse_proc_cgroup
+    from runtimetest.linux.cgroupfs import parse_proc_cgroup
 
     with open(PROC_CGROUP) as handle:
         paths = sorted({path for _, _, path in parse_proc_cgroup(handle.read())})
@@ -122,8 +123,8 @@ def cgroup_evidence(spec):
         return None, f"{seen}: outside its namespace's root"
     if paths != ["/"]:
         return "runtime", seen
-    unmanaged = spec.annotation(CGROUP_LIMITS)
-    if unmanaged and unmanaged.startswith("not applied"):
+    unmanaged = facts.cgroups_unmanaged(spec)
+    if unmanaged:
         return None, f"{seen}, and the runtime made no cgroup ({unmanaged})"
     return "new", f"{seen}: every cgroup as /"
 

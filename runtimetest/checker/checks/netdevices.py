@@ -8,10 +8,10 @@ org.runtimetest.host.netdev.<name>.addresses, read before the runtime moved
 the device. The container's devices are read by rtnetlink (runtimetest.linux.netlink).
 """
 
+from runtimetest.core import facts
 from runtimetest.core.registry import MUST, check
 from runtimetest.core.spec import SpecFieldError, show
 
-HOST_NETDEV = "org.runtimetest.host.netdev."
 
 
 def declared_devices(spec):
@@ -42,9 +42,9 @@ def net_devices_are_moved(spec, result):
         if name not in present:
             result.fail(field, name, None, why=f"no such device in the container; it has {show(sorted(present))}")
             continue
-        told = spec.annotation(f"{HOST_NETDEV}{host_name}.addresses")
+        told = spec.annotation(facts.netdev_addresses(host_name))
         if told is None or told.startswith("absent:"):
-            why = told or f"no {HOST_NETDEV}{host_name}.addresses annotation"
+            why = told or f"no {facts.netdev_addresses(host_name)} annotation"
             result.note(f"{host_name}: its host addresses are not known ({why}); presence checked only")
             continue
         missing = sorted(set(told.split()) - present[name])

@@ -13,7 +13,7 @@ import stat
 
 from runtimetest.core.registry import MUST, check
 from runtimetest.core.spec import show
-from runtimetest.checker.checks.mounts import readonly_mount_at
+from runtimetest.linux.mountinfo import readonly_mount_at
 
 PROBE_NAME = ".runtimetest-readonly-probe"
 # Never block on a FIFO or a device, never take a terminal as controlling tty.

@@ -3,11 +3,12 @@
 import os
 
 from runtimetest.checker import container
+from runtimetest.core import facts
 from runtimetest.core.registry import MUST, check
 
 RLIM_INFINITY = 2**64 - 1
 # Written by the driver (runtimetest/driver/hostfacts.py): "1" when the runtime itself has no_new_privs.
-HOST_NO_NEW_PRIVS = "org.runtimetest.host.no-new-privs"
+HOST_NO_NEW_PRIVS = facts.HOST_NO_NEW_PRIVS
 
 # getrlimit(2) resources, by the names config.json uses (linux/resource.h numbers).
 RLIMIT_NUMBERS = {

@@ -19,10 +19,11 @@ import stat
 
 from runtimetest.checker import container
 from runtimetest.core.registry import MUST, check
-from runtimetest.checker.checks.mounts import read_mountinfo, top_at
+from runtimetest.core import facts
+from runtimetest.linux.mountinfo import read_mountinfo, top_at
 
 SECTION = "config-linux.md#rootfs-mount-propagation"
-HOST_PROPAGATION = "org.runtimetest.mounts.rootfs-host-propagation"
+HOST_PROPAGATION = facts.ROOTFS_HOST_PROPAGATION
 VALUES = {"shared": "shared", "rshared": "shared", "slave": "slave", "rslave": "slave",
           "private": "private", "rprivate": "private", "unbindable": "unbindable",
           "runbindable": "unbindable"}

@@ -4,7 +4,7 @@ import errno
 import os
 
 from runtimetest.core.registry import MUST, check
-from runtimetest.checker.checks.mounts import readonly_mount_at
+from runtimetest.linux.mountinfo import readonly_mount_at
 
 PROBE = "/.runtimetest-write-probe"
 

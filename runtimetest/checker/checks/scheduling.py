@@ -15,6 +15,7 @@ import struct
 
 from runtimetest.checker import container
 from runtimetest.core.registry import MUST, check
+from runtimetest.linux.proc import format_cpu_list, parse_cpu_list
 
 SCHED_POLICIES = {
     "SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
@@ -108,28 +109,6 @@ def io_priority_is_applied(spec, result):
     elif klass != "IOPRIO_CLASS_IDLE" and found_priority != priority:
         # The idle class has no levels: its priority is not kept.
         result.fail("process.ioPriority.priority", priority, found_priority)
-
-
-def parse_cpu_list(text):
-    """A Linux CPU list ("0-3,7") as a sorted list of numbers; ValueError when malformed."""
-    cpus = set()
-    for part in text.replace(" ", "").split(","):
-        if not part:
-            continue
-        low, _, high = part.partition("-")
-        cpus.update(range(int(low), int(high or low) + 1))
-    return sorted(cpus)
-
-
-def format_cpu_list(cpus):
-    """Sorted CPU numbers as a Linux CPU list: [0, 1, 2, 5] -> "0-2,5"."""
-    runs = []
-    for cpu in cpus:
-        if runs and cpu == runs[-1][1] + 1:
-            runs[-1][1] = cpu
-        else:
-            runs.append([cpu, cpu])
-    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 @check("process.execCPUAffinity.final", MUST, "config.md#linux-process",

@@ -17,7 +17,7 @@ failed (a non-zero exit, or a sleep longer than its `timeout`).
 
 import os
 
-from runtimetest.driver.runtimes.rules import major_minor
+from runtimetest.core.spec import major_minor
 
 POINTS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 # Where each hook's path resolves and where it runs (config.md "POSIX-platform Hooks").

@@ -11,6 +11,7 @@ container process's namespaces and pid.
 import json
 import os
 
+from runtimetest.core import facts
 from runtimetest.core.registry import MUST
 from runtimetest.core.spec import show
 from runtimetest.driver.outside.hookplan import (OPERATION, POINTS, RUNS_IN_CONTAINER, expected_failure,
@@ -158,8 +159,8 @@ def hook_reads_the_state(seen, result):
     if state.get("status") in ("created", "running"):
         _check_state_pid(seen, result, state.get("pid"), field)
     told = {k: v for k, v in (context.spec.get("annotations") or {}).items()
-            if not str(k).startswith("org.runtimetest.")}
-    given = {k: v for k, v in (state.get("annotations") or {}).items() if not str(k).startswith("org.runtimetest.")}
+            if not str(k).startswith(facts.PREFIX)}
+    given = {k: v for k, v in (state.get("annotations") or {}).items() if not str(k).startswith(facts.PREFIX)}
     if told != given:
         result.fail(f"{field}.annotations", told, given)
 

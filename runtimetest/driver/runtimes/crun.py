@@ -9,9 +9,11 @@ a SKIP saying so. crun also applies an empty SELinux label or AppArmor profile
 as given, and fails where that module is off: a SKIP too.
 """
 
+from runtimetest.core import facts
 from runtimetest.driver import cgroups
 from runtimetest.driver.runtimes.oci import Runtime
 from runtimetest.driver.runtimes.rules import cgroup_requests, empty_labels_of_disabled_modules
+from runtimetest.linux import cgroupfs
 
 
 class Crun(Runtime):
@@ -24,7 +26,7 @@ class Crun(Runtime):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.private_cgroup2 = cgroups.mode() == "hybrid"
+        self.private_cgroup2 = cgroups.mode() == cgroupfs.HYBRID
 
     def prefix(self):
         if not self.private_cgroup2:
@@ -57,4 +59,4 @@ class Crun(Runtime):
         return None
 
     def host_facts(self):
-        return {"cgroup-limits": f"not applied: {self.CGROUPS_OFF}"} if self.private_cgroup2 else {}
+        return {facts.CGROUP_LIMITS: facts.cgroups_not_applied(self.CGROUPS_OFF)} if self.private_cgroup2 else {}

@@ -10,7 +10,7 @@ import json
 import re
 
 from runtimetest.driver.runtimes.command import DEFAULT_COMMAND_TIMEOUT, RuntimeFault, run_command
-from runtimetest.driver.runtimes.rules import major_minor
+from runtimetest.core.spec import major_minor
 
 
 class ExitWatch:
@@ -96,7 +96,7 @@ class Runtime:
         return None
 
     def host_facts(self):
-        """Annotations telling the checker what this runtime does not apply here."""
+        """Annotations (full keys, runtimetest/core/facts.py) telling the checker what this runtime does not apply here."""
         return {}
 
     # -- what differs between runtimes ---------------------------------------

@@ -18,17 +18,6 @@ RUNTIME_NAMESPACE_HOOKS = ("prestart", "createRuntime", "poststart", "poststop")
 CHECKER = "/runtimetest"
 
 
-def major_minor(version):
-    """(major, minor) of a runtime-spec version such as "1.2.0" or "1.0.2-dev"; None if it is not one."""
-    if not isinstance(version, str):
-        return None
-    parts = version.split("-")[0].split(".")
-    try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        return None
-
-
 def linux_of(doc):
     linux = doc.get("linux") if isinstance(doc, dict) else None
     return linux if isinstance(linux, dict) else {}
