@@ -302,3 +302,16 @@ def test_a_cgroup_made_below_the_cgroup2_root_needs_no_cpuset_copied(tmp_path):
     (child / "cpuset.mems").write_text("\n")
     _inherit_cpuset(str(tmp_path), str(child))
     assert (child / "cpuset.cpus").read_text() == "\n"
+
+
+@requires_root
+def test_a_process_in_a_mount_namespace_of_a_reused_number_but_another_root_is_no_holder(tmp_path):
+    """The kernel reuses a released namespace's number; another container's mount namespace that got it
+    has another / (its own bundle), and is not the released one."""
+    from runtimetest.driver import resources
+
+    mine = resources.namespaces("self")["mnt"]
+    here = resources.root_of("self")
+    assert f"process {os.getpid()}" in resources.holders(mine, root=here)
+    assert f"process {os.getpid()}" not in resources.holders(mine, root=("/elsewhere/rootfs", "/dev/other"))
+    assert f"process {os.getpid()}" in resources.holders(mine)  # without a root, the number alone decides

@@ -144,14 +144,28 @@ def now_ticks():
         return int(float(handle.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
-def holders(namespace, born_before=None, mountinfo=MOUNTINFO):
+def root_of(pid):
+    """What a process's mount namespace has at / (mountinfo's root and source of that mount), or None."""
+    try:
+        entries = read_mountinfo(f"/proc/{pid}/mountinfo")
+    except (OSError, ValueError):
+        return None
+    at_root = [entry for entry in entries if entry.mount_point == "/"]
+    return (at_root[-1].root, at_root[-1].source) if at_root else None
+
+
+def holders(namespace, born_before=None, mountinfo=MOUNTINFO, root=None):
     """Who keeps a namespace ("net:[4026531840]") alive on the host: processes in it,
     processes with a descriptor of it open, nsfs bind mounts of it (as words).
 
     The kernel reuses a released namespace's inode number: with `born_before`
     (clock ticks since boot), a process started later is not counted, as it
     can only be in a namespace of that number that is not the one released
-    (it had to get the old one from a holder, which is counted itself).
+    (it had to get the old one from a holder, which is counted itself). A
+    process started earlier may still make a namespace later (runc's init
+    unshares after it is forked), so with `root` (root_of the released mount
+    namespace's process) a process in a mount namespace of that number whose
+    / is another is not counted either: another container's, under load.
     """
     from runtimetest.driver.children import start_time
 
@@ -165,7 +179,8 @@ def holders(namespace, born_before=None, mountinfo=MOUNTINFO):
             continue
         try:
             if os.readlink(f"/proc/{name}/ns/{kind}") == namespace:
-                found.append(f"process {name}")
+                if kind != "mnt" or root is None or root_of(name) in (root, None):
+                    found.append(f"process {name}")
                 continue
         except OSError:
             continue

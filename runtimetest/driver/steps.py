@@ -95,7 +95,8 @@ class Steps:
         theirs = resources.namespaces(pid)
         self.made = {"cgroup": sorted(d for d in resources.directories(pid).values() if d not in mine),
                      "ns": sorted(ns for kind, ns in theirs.items()
-                                  if ns != own.get(kind) and _config_kind(kind) not in joined)}
+                                  if ns != own.get(kind) and _config_kind(kind) not in joined),
+                     "root": resources.root_of(pid)}
         if self.session.runtime.host_process:  # runsc's sandbox joins nothing of the config's on the host
             self.joined["ns"] = sorted(ns for kind, ns in theirs.items() if _config_kind(kind) in joined)
 
@@ -291,7 +292,7 @@ class Steps:
             left = [("cgroup", [d for d in self.made["cgroup"] if os.path.isdir(d)])]
         elif step.arg == "ns":
             since = min(t for t in (self.ended_at, self.deleted_at, resources.now_ticks()) if t is not None)
-            left = [(f"namespace {ns}", resources.holders(ns, since)) for ns in self.made["ns"]]
+            left = [(f"namespace {ns}", resources.holders(ns, since, root=self.made["root"])) for ns in self.made["ns"]]
         else:
             left = [("mount", resources.mounts_naming([self.session.bundle.path, self.session.cid]))]
         self.findings.run("lifecycle.resources", self._seen(step, None, left=[e for e in left if e[1]], lost=[]))
