@@ -14,6 +14,7 @@ from conftest import FIXTURES, ROOT, case_names, requires_root, runtimetest
 from fakes.harness import FAKE_RUNTIME, Fake
 from runtimetest import __version__
 from runtimetest.driver import about, selection
+from runtimetest.driver.cases import load
 from runtimetest.driver.cases.load import Case
 
 # --- shards -------------------------------------------------------------------------------
@@ -72,8 +73,8 @@ def test_list_as_json_names_a_broken_case_with_its_error(tmp_path):
 
 
 def test_area_is_the_subdirectory_when_the_case_is_in_one():
-    assert selection.area_of(Case("ro-root", "/cases/mounts"), "/cases") == "mounts"
-    assert selection.area_of(Case("uts-hostname", "/cases"), "/cases") == "uts"
+    assert load.area_of(Case("ro-root", "/cases/mounts"), "/cases") == "mounts"
+    assert load.area_of(Case("uts-hostname", "/cases"), "/cases") == "uts"
 
 
 @pytest.mark.parametrize("args", [["--list"], ["--list", "--format", "json"], ["--list-checks"]])
@@ -159,7 +160,7 @@ def test_merge_names_the_file_and_field_of_a_report_it_cannot_read(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"cases": [{"name": "x", "status": "maybe"}]}))
     run = runtimetest("merge", str(tmp_path / "out.json"), str(bad))
-    assert run.returncode == 2 and f"{bad}: cases[0]: should have a string name and a status" in run.stderr
+    assert run.returncode == 2 and f"{bad}: cases[0].status: expected one of pass, fail" in run.stderr
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"runtime": {"name": "crun", "version": "1.8"}, "cases": []}))
     mine = tmp_path / "mine.json"
@@ -188,7 +189,7 @@ def test_rerun_failed_names_a_report_it_cannot_read(tmp_path):
     report = tmp_path / "odd.json"
     report.write_text(json.dumps({"cases": [{"name": 3}]}))
     run = runtimetest("suite", "--rerun-failed", str(report))
-    assert run.returncode == 2 and f"--rerun-failed {report}: cases[0]: should have a string name" in run.stderr
+    assert run.returncode == 2 and f"--rerun-failed {report}: cases[0].name: expected str" in run.stderr
 
 
 # --- what a report says about the run --------------------------------------------------------

@@ -21,6 +21,8 @@ import os
 import re
 import sys
 
+from runtimetest.driver.reports import ReportError, read_json_report
+
 SPEC_BASE = "https://github.com/opencontainers/runtime-spec/blob/main/"
 KINDS = ("pass", "fail", "departure", "skip")
 KIND_OF_STATUS = {"pass": "pass", "fail": "fail", "error": "fail", "timeout": "fail",
@@ -100,14 +102,9 @@ def _strings(path, data, key, where):
 def read_report(path):
     """One column from a `suite --json` report."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as error:
-        raise MatrixError(f"{path}: cannot read: {error.strerror}") from None
-    except ValueError as error:
-        raise MatrixError(f"{path}: not JSON: {error}") from None
-    if not isinstance(data, dict):
-        raise MatrixError(f"{path}: not a JSON object (a report of `runtimetest suite --json`)")
+        data = read_json_report(path)
+    except ReportError as error:
+        raise MatrixError(str(error)) from None
     runtime = _field(path, data, "runtime", dict)
     name = _field(path, runtime, "name", str, "runtime.")
     spec_version = runtime.get("spec_version") if isinstance(runtime.get("spec_version"), str) else ""

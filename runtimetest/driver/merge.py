@@ -10,10 +10,9 @@ setting (shard, host, wall time) is kept under "shards".
 import json
 from types import SimpleNamespace
 
-from runtimetest.driver.output import final_line, memory_stats, phase_stats, slowest
-from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
-
-STATUSES = (PASS, FAIL, ERROR, TIMEOUT, SKIP, DEPARTS)
+from runtimetest.driver.output import final_line
+from runtimetest.driver.reports import STATUSES, ReportError, read_json_report, run_record
+from runtimetest.driver.runner import ERROR, FAIL, TIMEOUT
 
 
 class MergeError(Exception):
@@ -22,15 +21,9 @@ class MergeError(Exception):
 
 def read_report(path):
     try:
-        with open(path) as handle:
-            report = json.load(handle)
-    except (OSError, ValueError, RecursionError) as error:
-        raise MergeError(f"{path}: {error}") from None
-    if not isinstance(report, dict) or not isinstance(report.get("cases"), list):
-        raise MergeError(f"{path}: no \"cases\" list: not a runtimetest JSON report")
-    for index, case in enumerate(report["cases"]):
-        if not isinstance(case, dict) or not isinstance(case.get("name"), str) or case.get("status") not in STATUSES:
-            raise MergeError(f"{path}: cases[{index}]: should have a string name and a status among {STATUSES}")
+        report = read_json_report(path)
+    except ReportError as error:
+        raise MergeError(str(error)) from None
     if not isinstance(report.get("not_run", []), list):
         raise MergeError(f"{path}: not_run: should be a list of case names")
     return report
@@ -82,7 +75,6 @@ def merged(reports):
     results = [_as_result(case) for case in cases]
     totals = {status: sum(r.status == status for r in results) for status in STATUSES}
     totals["not_run"] = len(not_run)
-    memory = memory_stats(results)
     signals = [report.get("interrupted_by_signal") for _, report in reports if report.get("interrupted_by_signal")]
     return {
         "runtimetest": first.get("runtimetest"),
@@ -93,16 +85,7 @@ def merged(reports):
         "interrupted_by_signal": signals[0] if signals else None,
         "totals": totals,
         "summary": final_line(results),
-        "run": {
-            "wall_seconds": None,  # the shards' own are under "shards"; they may have run at once
-            "jobs": None,
-            "phases": {phase: {"total": round(t, 6), "average": round(a, 6),
-                               "slowest": {"seconds": round(w, 6), "case": name}}
-                       for phase, (t, a, (w, name)) in phase_stats(results).items()},
-            "peak_memory_bytes": None if memory is None else {
-                "average": round(memory[0]), "highest": memory[1][0], "case": memory[1][1]},
-            "slowest_cases": [{"name": r.name, "seconds": round(r.timings["total"], 6)} for r in slowest(results)],
-        },
+        "run": run_record(results, None, None),  # the shards' own wall times are under "shards"
         "shards": [{"report": path, "selection": report.get("selection"), "host": report.get("host"),
                     "wall_seconds": (report.get("run") or {}).get("wall_seconds"), "summary": report.get("summary")}
                    for path, report in reports],

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ElementTree
 
 from runtimetest.core.report import yaml_text
 from runtimetest.driver.output import DETAIL_LINES, final_line, memory_stats, phase_stats, slowest
-from runtimetest.driver.selection import area_of
+from runtimetest.driver.cases.load import area_of
 from runtimetest.driver.runner import DEPARTS, ERROR, FAIL, PASS, SKIP, TIMEOUT
 
 
@@ -42,8 +42,38 @@ def case_record(result, cases_dir):
     }
 
 
+STATUSES = (PASS, FAIL, ERROR, TIMEOUT, SKIP, DEPARTS)
+
+
+class ReportError(Exception):
+    """A JSON report that cannot be read back; the message names the file and the field."""
+
+
+def read_json_report(path):
+    """A `suite --json` or `merge` report read back (by merge, --rerun-failed and the matrix): an object
+    whose "cases" are objects with a string name and a known status."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+    except OSError as error:
+        raise ReportError(f"{path}: cannot read: {error.strerror}") from None
+    except (ValueError, RecursionError) as error:
+        raise ReportError(f"{path}: not JSON: {error}") from None
+    if not isinstance(report, dict):
+        raise ReportError(f"{path}: not a JSON object (a report of `runtimetest suite --json`)")
+    if not isinstance(report.get("cases"), list):
+        raise ReportError(f"{path}: cases: expected list, found {json.dumps(report.get('cases'))[:60]}")
+    for index, case in enumerate(report["cases"]):
+        if not isinstance(case, dict) or not isinstance(case.get("name"), str):
+            raise ReportError(f"{path}: cases[{index}].name: expected str (each case an object with a name)")
+        if case.get("status") not in STATUSES:
+            raise ReportError(f"{path}: cases[{index}].status: expected one of {', '.join(STATUSES)}, "
+                              f"found {json.dumps(case.get('status'))[:60]}")
+    return report
+
+
 def totals(results, total):
-    counts = {status: sum(r.status == status for r in results) for status in (PASS, FAIL, ERROR, TIMEOUT, SKIP, DEPARTS)}
+    counts = {status: sum(r.status == status for r in results) for status in STATUSES}
     counts["not_run"] = total - len(results)
     return counts
 

@@ -6,7 +6,8 @@ import json
 import os
 import sys
 
-from runtimetest.driver.cases.load import BrokenCase
+from runtimetest.driver.cases.load import BrokenCase, area_of
+from runtimetest.driver.reports import ReportError, read_json_report
 from runtimetest.driver.runner import ERROR, FAIL, TIMEOUT
 
 RERUN_STATUSES = (FAIL, ERROR, TIMEOUT)
@@ -49,18 +50,11 @@ def in_shard(cases, shard):
 def failed_names(path):
     """The names of the cases a JSON report (suite --json, or merge) says failed, errored or timed out."""
     try:
-        with open(path) as handle:
-            report = json.load(handle)
-    except (OSError, ValueError, RecursionError) as error:
-        raise SelectionError(f"--rerun-failed {path}: {error}") from None
-    cases = report.get("cases") if isinstance(report, dict) else None
-    if not isinstance(cases, list):
-        raise SelectionError(f"--rerun-failed {path}: no \"cases\" list: not a runtimetest JSON report")
+        cases = read_json_report(path)["cases"]
+    except ReportError as error:
+        raise SelectionError(f"--rerun-failed {error}") from None
     names = []
-    for index, case in enumerate(cases):
-        if not isinstance(case, dict) or not isinstance(case.get("name"), str) \
-                or not isinstance(case.get("status"), str):
-            raise SelectionError(f"--rerun-failed {path}: cases[{index}]: should have a string name and status")
+    for case in cases:
         if case["status"] in RERUN_STATUSES:
             names.append(case["name"])
     return names
@@ -74,14 +68,6 @@ def only_named(cases, names):
 
 
 # -- --list -----------------------------------------------------------------------------
-
-def area_of(case, cases_dir):
-    """The spec area a case belongs to: its subdirectory of the case directory, else its name's first word."""
-    relative = os.path.relpath(case.directory, cases_dir)
-    if relative not in (".", "") and not relative.startswith(".."):
-        return relative.split(os.sep)[0]
-    return case.name.split("-", 1)[0]
-
 
 def case_entry(case, cases_dir):
     entry = {"name": case.name, "description": case.desc, "path": os.path.join(case.directory, case.name + ".json"),

@@ -389,3 +389,11 @@ def _pattern_matches(pattern, name):
     if any(ch in pattern for ch in "*?["):
         return fnmatch.fnmatchcase(name, pattern)
     return pattern in name
+
+
+def area_of(case, cases_dir):
+    """The spec area a case belongs to: its subdirectory of the case directory, else its name's first word."""
+    relative = os.path.relpath(case.directory, cases_dir)
+    if relative not in (".", "") and not relative.startswith(".."):
+        return relative.split(os.sep)[0]
+    return case.name.split("-", 1)[0]
