@@ -134,7 +134,7 @@ def test_a_symlinked_directory_is_not_walked(tmp_path):
 
 
 def test_an_area_run_uses_the_tree_departures(tmp_path):
-    from runtimetest.driver.cli import default_departures
+    from runtimetest.driver.cases.departures import default_directory as default_departures
 
     (tmp_path / "departures").mkdir()
     (tmp_path / "cgroups").mkdir()

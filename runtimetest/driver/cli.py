@@ -249,7 +249,7 @@ def run_suite(options):
     cases_dir = options.cases_dir or DEFAULT_CASES
     try:
         cases = discover(cases_dir, options.patterns, options.case_names)
-        cases, nothing_failed = select_cases(options, cases)
+        cases, nothing_failed = selection.select_cases(options, cases)
     except (CaseError, selection.SelectionError) as error:
         return _usage_error(str(error))
     if nothing_failed:
@@ -330,7 +330,7 @@ def known_departures(options, runtime, cases_dir):
     """({case: Departure}, [CheckDeparture]) recorded for this runtime and version (none with --no-departures)."""
     if options.no_departures:
         return {}, []
-    directory = options.departures or default_departures(cases_dir)
+    directory = options.departures or departures.default_directory(cases_dir)
     version = departures.runtime_version(runtime)
     return (departures.load(directory, runtime.name, version),
             departures.load_per_check(directory, runtime.name, version))
@@ -340,7 +340,7 @@ def open_cache(options, runtime, cases_dir, per_check):
     """--cache DIR, keyed by what every case's result shares (cache.py)."""
     from runtimetest.driver import cache
 
-    directory = options.departures or default_departures(cases_dir)
+    directory = options.departures or departures.default_directory(cases_dir)
     departures_file = None if options.no_departures else departures.path_for(directory, runtime.name)
     scale = options.time_scale
     shared = cache.context(runtime, os.path.abspath(options.checker), departures_file,
@@ -363,13 +363,6 @@ def after_run(options, per_check, cases, results, note):
 
         extra += cache_lines(results, options.cache)
     return extra
-
-
-def default_departures(cases_dir):
-    """CASES_DIR/departures; for one area of a tree (spec-fixtures/cgroups), the tree's."""
-    own = os.path.join(cases_dir, "departures")
-    above = os.path.join(os.path.dirname(os.path.abspath(cases_dir)), "departures")
-    return above if not os.path.isdir(own) and os.path.isdir(above) else own
 
 
 def run_cases(cases, runner, printer, jobs, runtime, cases_dir):
@@ -402,31 +395,10 @@ def run_cases(cases, runner, printer, jobs, runtime, cases_dir):
     return results
 
 
-def select_cases(options, cases):
-    """The cases --rerun-failed and --shard leave, and whether a --rerun-failed report had no failure."""
-    if options.rerun_failed:
-        names = selection.failed_names(options.rerun_failed)
-        if not names:
-            return [], True
-        cases, gone = selection.only_named(cases, names)
-        if gone:
-            sys.stderr.write(f"runtimetest suite: {options.rerun_failed}: not in the case directory (or not "
-                             f"selected), not run: {', '.join(gone)}\n")
-    if options.shard:
-        cases = selection.in_shard(cases, selection.parse_shard(options.shard))
-    return cases, False
-
-
-def selection_record(options):
-    """What chose the cases, for the JSON report (merge checks that shards of one split are all there)."""
-    return {"shard": list(selection.parse_shard(options.shard)) if options.shard else None,
-            "rerun_failed": options.rerun_failed, "patterns": options.patterns, "names": options.case_names}
-
-
 def write_reports(options, results, total, runtime, cases_dir, signum, wall, not_run, setting):
     for path, write in ((options.json, lambda p: reports.write_json(
                             p, results, total, runtime, cases_dir, signum, wall, options.jobs, not_run,
-                            about=setting, selection=selection_record(options))),
+                            about=setting, selection=selection.record(options))),
                         (options.tap, lambda p: reports.write_tap(p, results, signum)),
                         (options.junit, lambda p: reports.write_junit(p, results, runtime, not_run, wall, signum,
                                                                       about=setting))):

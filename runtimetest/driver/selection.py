@@ -110,3 +110,26 @@ def to_closing_pipe(write):
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     return 0
+
+
+# -- what the suite's options select ----------------------------------------------------
+
+def select_cases(options, cases):
+    """The cases --rerun-failed and --shard leave, and whether a --rerun-failed report had no failure."""
+    if options.rerun_failed:
+        names = failed_names(options.rerun_failed)
+        if not names:
+            return [], True
+        cases, gone = only_named(cases, names)
+        if gone:
+            sys.stderr.write(f"runtimetest suite: {options.rerun_failed}: not in the case directory (or not "
+                             f"selected), not run: {', '.join(gone)}\n")
+    if options.shard:
+        cases = in_shard(cases, parse_shard(options.shard))
+    return cases, False
+
+
+def record(options):
+    """What chose the cases, for the JSON report (merge checks that shards of one split are all there)."""
+    return {"shard": list(parse_shard(options.shard)) if options.shard else None,
+            "rerun_failed": options.rerun_failed, "patterns": options.patterns, "names": options.case_names}

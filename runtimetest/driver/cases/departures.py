@@ -208,3 +208,10 @@ def _validate(path, data):
     problem = first_error(data, SCHEMA, "departures")
     if problem:
         raise DepartureError(f"{path}: {problem}")
+
+
+def default_directory(cases_dir):
+    """CASES_DIR/departures; for one area of a tree (spec-fixtures/cgroups), the tree's."""
+    own = os.path.join(cases_dir, "departures")
+    above = os.path.join(os.path.dirname(os.path.abspath(cases_dir)), "departures")
+    return above if not os.path.isdir(own) and os.path.isdir(above) else own
