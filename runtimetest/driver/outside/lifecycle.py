@@ -44,24 +44,27 @@ def _must_succeed(seen, result, field):
     return True
 
 
+def _succeeded_as_it_must(seen, result, field, refusal):
+    """A step expected to fail must fail (`refusal`: why, when the step names no other reason); any other
+    must succeed. True when it succeeded as it had to, and what it did can be judged further."""
+    if seen.step.fail:
+        _must_fail(seen, result, field, _why(seen.step, refusal))
+        return False
+    return _must_succeed(seen, result, field)
+
+
 @outside_check("lifecycle.create", MUST, "runtime.md#create")
 def create_makes_one_container(seen, result):
     """create makes the container of a valid bundle and writes --pid-file; it fails without an id, or for an id in use."""
-    if seen.step.fail:
-        _must_fail(seen, result, "create", _why(seen.step, "the id is already in use" if seen.again
-                                                else "the step expects an error"))
-        return
-    if _must_succeed(seen, result, "create") and seen.pid_problem:
+    refusal = "the id is already in use" if seen.again else "the step expects an error"
+    if _succeeded_as_it_must(seen, result, "create", refusal) and seen.pid_problem:
         result.problem(f"--pid-file: {seen.pid_problem} ({describe(seen.step)})")
 
 
 @outside_check("lifecycle.start", MUST, "runtime.md#start")
 def start_runs_a_created_container(seen, result):
     """start runs the program of a created container, and fails for any other container, or without an id."""
-    if seen.step.fail:
-        _must_fail(seen, result, "start", _why(seen.step, "the container is not created"))
-    else:
-        _must_succeed(seen, result, "start")
+    _succeeded_as_it_must(seen, result, "start", "the container is not created")
 
 
 @outside_check("lifecycle.kill", MUST, "runtime.md#kill")
@@ -71,10 +74,7 @@ def kill_delivers_the_signal(seen, result):
     It fails for a container neither created nor running, an unknown id, or no id.
     """
     step = seen.step
-    if step.fail:
-        _must_fail(seen, result, "kill", _why(step, "the container is neither created nor running"))
-        return
-    if not _must_succeed(seen, result, "kill"):
+    if not _succeeded_as_it_must(seen, result, "kill", "the container is neither created nor running"):
         return
     name = signal_label(step.arg)
     if step.mode == "caught":
@@ -94,10 +94,7 @@ def delete_removes_a_stopped_container(seen, result):
 
     Without --force it fails for a container not stopped, an unknown id, or no id.
     """
-    if seen.step.fail:
-        _must_fail(seen, result, "delete", _why(seen.step, "the container is not stopped"))
-        return
-    if not _must_succeed(seen, result, "delete"):
+    if not _succeeded_as_it_must(seen, result, "delete", "the container is not stopped"):
         return
     if seen.still_known:
         result.fail("delete", "the id unknown to state", "state still reports it", why=describe(seen.step))
@@ -170,10 +167,7 @@ def state_reports_the_container(seen, result):
     The annotations are the config's as created (absent or empty when it has none), whatever config.json says later.
     """
     step = seen.step
-    if step.fail:
-        _must_fail(seen, result, "state", _why(step, "the step expects an error"))
-        return
-    if not _must_succeed(seen, result, "state"):
+    if not _succeeded_as_it_must(seen, result, "state", "the step expects an error"):
         return
     state = seen.state
     if not isinstance(state, dict):
